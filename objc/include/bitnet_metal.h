@@ -1,0 +1,269 @@
+/*
+ * bitnet_metal.h — the public C ABI of the bitnet-metal native library.
+ *
+ * One flat C interface over several backends (CPU everywhere, Vulkan on Linux, Metal on
+ * macOS). It is loaded by Deno.dlopen; every rule below exists so that a script can never
+ * crash the process through it.
+ *
+ * Contract
+ * - Every call returns an int32_t status: BN_OK (0) or a negative BN_ERR_* code. Nothing in
+ *   the library calls exit/abort or lets a C++/Objective-C exception cross this boundary.
+ * - The message of the last failure on the calling thread is bn_last_error(); the last
+ *   failure on a device (from any thread) is bn_device_last_error().
+ * - Handles (bn_device_t, bn_buffer_t, bn_batch_t) are 64-bit ids, never pointers: a stale,
+ *   closed, freed or made-up handle is detected (BN_ERR_INVALID_HANDLE) instead of being
+ *   dereferenced. Ids stay below 2^53 so JavaScript numbers hold them exactly; 0 is never
+ *   a valid handle.
+ * - Out-parameters are written only on success.
+ * - Calls are thread-safe. Work on one device is serialised by the library.
+ * - Sizes are validated before any kernel runs: a command whose buffers are too small for
+ *   its shapes is refused at encode time and nothing is written.
+ */
+#ifndef BITNET_METAL_H
+#define BITNET_METAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define BN_API __declspec(dllexport)
+#else
+#define BN_API __attribute__((visibility("default")))
+#endif
+
+/* Bumped on any incompatible change of this header; TypeScript checks it after dlopen. */
+#define BN_ABI_VERSION 1u
+
+/* ---- status codes ------------------------------------------------------------------ */
+enum {
+  BN_OK = 0,
+  BN_ERR_INVALID_ARGUMENT = -1, /* a bad value: null pointer, unknown enum, bad params */
+  BN_ERR_OUT_OF_MEMORY = -2,    /* host or device allocation failed                    */
+  BN_ERR_UNSUPPORTED = -3,      /* this backend/device cannot do that                  */
+  BN_ERR_DEVICE_LOST = -4,      /* the GPU reset, the watchdog killed the work, …       */
+  BN_ERR_COMPILE = -5,          /* a shader or pipeline failed to build                */
+  BN_ERR_NOT_FOUND = -6,        /* no such device / backend not available             */
+  BN_ERR_INVALID_HANDLE = -7,   /* handle is 0, closed, freed, or of another kind       */
+  BN_ERR_SIZE = -8,             /* a buffer is too small for the shapes, or too large  */
+  BN_ERR_STATE = -9,            /* call out of order (encode after commit, …)           */
+  BN_ERR_WRONG_DEVICE = -10,    /* a buffer of another device was passed               */
+  BN_ERR_INTERNAL = -11         /* a bug: please report with bn_last_error()           */
+};
+
+/* ---- backends, storage, capability flags ------------------------------------------- */
+enum { BN_BACKEND_CPU = 0, BN_BACKEND_VULKAN = 1, BN_BACKEND_METAL = 2 };
+
+enum {
+  BN_DEVICE_TYPE_OTHER = 0,
+  BN_DEVICE_TYPE_INTEGRATED = 1,
+  BN_DEVICE_TYPE_DISCRETE = 2,
+  BN_DEVICE_TYPE_VIRTUAL = 3,
+  BN_DEVICE_TYPE_CPU = 4
+};
+
+enum {
+  /* Host-visible memory; bn_buffer_host_ptr gives a zero-copy pointer. Unified memory on
+   * Apple Silicon and lavapipe; over PCIe on discrete GPUs (slow for weights). */
+  BN_STORAGE_SHARED = 0,
+  /* Device-local memory, written and read through staging copies. Weights belong here on
+   * discrete GPUs. On unified-memory devices it is the same memory as SHARED. */
+  BN_STORAGE_PRIVATE = 1
+};
+
+enum {
+  BN_CAP_INT8_STORAGE = 1u << 0,  /* 8-bit storage buffers                               */
+  BN_CAP_FP16 = 1u << 1,          /* 16-bit float arithmetic in shaders                  */
+  BN_CAP_INT_DOT = 1u << 2,       /* packed 4×int8 dot products (VK_KHR_shader_integer_dot_product) */
+  BN_CAP_TIMESTAMPS = 1u << 3,    /* batches report GPU time                             */
+  BN_CAP_SUBGROUP_ARITH = 1u << 4 /* subgroup add/max reductions in compute shaders      */
+};
+
+/* Filled by bn_device_info. Layout is fixed: TypeScript decodes it at these offsets and a
+ * test checks bn_device_info_size() == sizeof(bn_device_info_t) == 256. */
+typedef struct bn_device_info {
+  char name[128];                 /*   0: UTF-8, NUL-terminated                          */
+  uint32_t backend;               /* 128: BN_BACKEND_*                                    */
+  uint32_t device_type;           /* 132: BN_DEVICE_TYPE_*                                */
+  uint32_t unified_memory;        /* 136: 1 when host and device share memory             */
+  uint32_t caps;                  /* 140: BN_CAP_* bits                                   */
+  uint64_t memory_bytes;          /* 144: device memory (or recommended working set)      */
+  uint64_t max_buffer_bytes;      /* 152: largest single buffer                           */
+  uint32_t subgroup_size;         /* 160: SIMD width (1 on CPU)                           */
+  uint32_t max_threads_per_group; /* 164: max threads per workgroup (CPU: worker threads) */
+  uint32_t vendor_id;             /* 168: PCI vendor id, 0 if unknown                     */
+  uint32_t device_id;             /* 172: PCI device id, 0 if unknown                     */
+  uint32_t max_shared_bytes;      /* 176: shared (threadgroup) memory per workgroup       */
+  uint32_t compute_units;         /* 180: CPU threads / GPU compute units when known      */
+  char driver[64];                /* 184: driver or API version text                      */
+  uint8_t reserved[8];            /* 248                                                  */
+} bn_device_info_t;
+
+/* Filled by bn_pool_stats. 48 bytes. */
+typedef struct bn_pool_stats {
+  uint64_t hits;           /* buffer creations served from the pool                       */
+  uint64_t misses;         /* buffer creations that allocated fresh memory                */
+  uint64_t bytes_in_use;   /* bytes of live buffers (rounded to their bin)                 */
+  uint64_t bytes_cached;   /* bytes held by the pool for reuse                            */
+  uint64_t buffers_in_use; /* live buffers                                                */
+  uint64_t allocations;    /* backend allocations alive (in use + cached)                 */
+} bn_pool_stats_t;
+
+/* ---- ops ----------------------------------------------------------------------------
+ * An op is encoded into a batch with its params struct (below) and its buffers in the
+ * order listed. The params structs are also the GLSL push-constant blocks of the shaders
+ * (a test checks size and offsets). All are 16 bytes: four 32-bit fields.
+ *
+ * Packed ternary layout ("TL2", ours): a ternary matrix W[n][k] is stored row by row; each
+ * row is padded to kp = round_up(k, 128) weights and takes kp/4 bytes (row_bytes). Inside a
+ * row, each block of 128 weights is 32 bytes; byte j of block b holds the weights
+ * 128·b + j + 32·p at bits 2p..2p+1 (p = 0..3). A 2-bit code c means the value c − 1
+ * (00 → −1, 01 → 0, 10 → +1; 11 never appears). Padding weights have code 01 (zero).
+ * Why: one 32-byte load and a shift by 2p give 32 consecutive weights as bytes — a native
+ * AVX2 / NEON / GPU-uvec4 unpack — and codes are unsigned bytes 0..2 for u8×s8 dot
+ * products (Σ c·x − Σ x = Σ q·x).
+ *
+ * Quantized activations: int8 rows of kp bytes (row stride kp, zero-padded past k) and
+ * one f32 dequantization scale per row, amax/127.
+ */
+enum {
+  BN_OP_QUANTIZE_TERNARY = 1,
+  BN_OP_QUANTIZE_ACT_INT8 = 2,
+  BN_OP_BITLINEAR = 3,
+  BN_OP_DEQUANTIZE_TERNARY = 4,
+  BN_OP_MATMUL_F32 = 5,
+  BN_OP_MPS_MATMUL = 6, /* Metal only (MPSMatrixMultiplication); BN_ERR_UNSUPPORTED elsewhere */
+  BN_OP_COUNT_ = 7      /* one past the last op id */
+};
+
+/* BN_OP_QUANTIZE_TERNARY — buffers: 0 W f32[n·k] (in), 1 packed u8[n·row_bytes] (out),
+ * 2 scale f32[1] (out).
+ * scale = mean(|W|) (absmean, BitNet b1.58); q = clamp(roundEven(W / scale), −1, 1); when
+ * scale is 0 every q is 0. Non-finite input gives a non-finite scale (the TS API turns
+ * that into a RangeError). */
+typedef struct bn_quantize_ternary_params {
+  uint32_t n, k, reserved0, reserved1;
+} bn_quantize_ternary_params_t;
+
+/* BN_OP_QUANTIZE_ACT_INT8 — buffers: 0 X f32[m·k] (in), 1 Xq i8[m·kp] (out),
+ * 2 scale f32[m] (out).
+ * Per row: amax = max|x|; xq = clamp(roundEven(x · (127 / amax)), −127, 127) with 127/amax
+ * computed in f32; scale = amax / 127; a row of zeros gives xq = 0 and scale = 0. */
+typedef struct bn_quantize_act_params {
+  uint32_t m, k, reserved0, reserved1;
+} bn_quantize_act_params_t;
+
+/* BN_OP_BITLINEAR — buffers: 0 packed u8[n·row_bytes] (in), 1 weight scale f32[1] (in),
+ * 2 Xq i8[m·kp] (in), 3 x scale f32[m] (in), 4 Y (out): f32[m·n] or i32[m·n].
+ * acc[i][j] = Σ_k q[j][k]·xq[i][k], exact in int32 (|acc| ≤ 127·k < 2^31 for k < 2^24).
+ * mode BN_BITLINEAR_F32: Y[i][j] = (float)acc · (w_scale · x_scale[i]).
+ * mode BN_BITLINEAR_I32: Y[i][j] = acc (exact; what the tests compare across backends). */
+enum { BN_BITLINEAR_F32 = 0, BN_BITLINEAR_I32 = 1 };
+typedef struct bn_bitlinear_params {
+  uint32_t m, n, k, mode;
+} bn_bitlinear_params_t;
+
+/* BN_OP_DEQUANTIZE_TERNARY — buffers: 0 packed (in), 1 scale f32[1] (in), 2 W f32[n·k]
+ * (out): W = q · scale. */
+typedef struct bn_dequantize_ternary_params {
+  uint32_t n, k, reserved0, reserved1;
+} bn_dequantize_ternary_params_t;
+
+/* BN_OP_MATMUL_F32 — buffers: 0 A f32[m·k] (in), 1 B (in), 2 C f32[m·n] (out).
+ * C = A · Bᵀ when b_trans = 1 (B is [n][k], the nn.Linear weight layout);
+ * C = A · B  when b_trans = 0 (B is [k][n]). f32 accumulation. */
+typedef struct bn_matmul_f32_params {
+  uint32_t m, n, k, b_trans;
+} bn_matmul_f32_params_t;
+
+/* BN_OP_MPS_MATMUL — the dense baseline on Metal, through Metal Performance Shaders.
+ * buffers: 0 A[m·k], 1 B ([n][k] when b_trans = 1, else [k][n]), 2 C[m·n]; the element
+ * type of all three is f32 (dtype 0) or f16 (dtype 1); f32 accumulation where MPS does.
+ * Other backends report BN_ERR_UNSUPPORTED (bn_device_supports_op says 0). */
+enum { BN_DTYPE_F32 = 0, BN_DTYPE_F16 = 1 };
+typedef struct bn_mps_matmul_params {
+  uint32_t m, n, k, flags; /* flags: bit 0 b_trans, bits 8..15 dtype */
+} bn_mps_matmul_params_t;
+
+/* Largest k the int32 accumulation of BITLINEAR allows exactly (127·2^24 < 2^31). */
+#define BN_MAX_K (1u << 24)
+
+/* ---- library ----------------------------------------------------------------------- */
+BN_API uint32_t bn_abi_version(void);
+/* Static text for a status code ("invalid argument", …); never NULL. */
+BN_API const char* bn_status_string(int32_t status);
+/* The message of the last failed call on this thread; "" if none. Valid until the next
+ * call on this thread. */
+BN_API const char* bn_last_error(void);
+/* Writes at most cap bytes (NUL-terminated) of the last error on this thread into buf;
+ * returns the full length. For callers that cannot read a returned C string safely. */
+BN_API uint32_t bn_last_error_copy(char* buf, uint32_t cap);
+BN_API uint32_t bn_device_info_size(void);
+BN_API uint32_t bn_pool_stats_size(void);
+
+/* Op metadata, so callers and tests need not hard-code it. */
+BN_API const char* bn_op_name(uint32_t op);         /* NULL for an unknown op */
+BN_API uint32_t bn_op_params_size(uint32_t op);     /* 0 for an unknown op    */
+BN_API uint32_t bn_op_buffer_count(uint32_t op);    /* 0 for an unknown op    */
+/* Bytes buffer `index` of op needs for these params (a size check, as the validator does). */
+BN_API int32_t bn_op_buffer_bytes(uint32_t op, const void* params, uint32_t params_size,
+                                  uint32_t index, uint64_t* out_bytes);
+
+/* ---- devices ----------------------------------------------------------------------- */
+/* Number of devices over all backends, in a stable order: Metal, Vulkan, CPU (CPU last). */
+BN_API int32_t bn_device_count(uint32_t* out_count);
+BN_API int32_t bn_device_info(uint32_t index, bn_device_info_t* out_info);
+/* Opens the device at index (of bn_device_count). Each open gets its own handle. */
+BN_API int32_t bn_device_open(uint32_t index, uint64_t* out_device);
+/* Closes the device: waits for its work, frees its buffers and batches (their handles
+ * become invalid). Closing twice gives BN_ERR_INVALID_HANDLE. */
+BN_API int32_t bn_device_close(uint64_t device);
+BN_API int32_t bn_device_get_info(uint64_t device, bn_device_info_t* out_info);
+/* Last error recorded on the device, copied like bn_last_error_copy. */
+BN_API uint32_t bn_device_last_error_copy(uint64_t device, char* buf, uint32_t cap);
+/* 1 when the device runs op natively, 0 when it cannot (encode then fails with
+ * BN_ERR_UNSUPPORTED; the library never falls back silently). */
+BN_API int32_t bn_device_supports_op(uint64_t device, uint32_t op, uint32_t* out_supported);
+
+/* ---- buffers ----------------------------------------------------------------------- */
+/* size > 0; storage BN_STORAGE_*. Contents are zero on creation (pooled memory too). */
+BN_API int32_t bn_buffer_create(uint64_t device, uint64_t size, uint32_t storage,
+                                uint64_t* out_buffer);
+/* Releases the caller's reference. Memory returns to the pool once no batch in flight
+ * uses it. Freeing twice gives BN_ERR_INVALID_HANDLE. */
+BN_API int32_t bn_buffer_free(uint64_t buffer);
+BN_API int32_t bn_buffer_write(uint64_t buffer, uint64_t offset, const void* src, uint64_t len);
+BN_API int32_t bn_buffer_read(uint64_t buffer, uint64_t offset, void* dst, uint64_t len);
+/* SHARED storage only: a host pointer valid until the buffer is freed. */
+BN_API int32_t bn_buffer_host_ptr(uint64_t buffer, void** out_ptr);
+BN_API int32_t bn_buffer_size(uint64_t buffer, uint64_t* out_size);
+BN_API int32_t bn_buffer_storage(uint64_t buffer, uint32_t* out_storage);
+
+BN_API int32_t bn_pool_stats(uint64_t device, bn_pool_stats_t* out_stats);
+/* Frees the memory the pool caches for reuse. */
+BN_API int32_t bn_pool_trim(uint64_t device);
+
+/* ---- batches ----------------------------------------------------------------------- *
+ * begin → encode… → commit → wait → free. Ops run in encode order; each op sees the
+ * results of the ones before it. A batch holds a reference to every buffer it uses until
+ * it completes, so freeing a buffer early is safe. wait may be called from any thread and
+ * more than once; it returns the batch's status. */
+BN_API int32_t bn_batch_begin(uint64_t device, uint64_t* out_batch);
+/* buffers: an array of n_buffers buffer handles, in the op's order. */
+BN_API int32_t bn_batch_encode(uint64_t batch, uint32_t op, const void* params,
+                               uint32_t params_size, const uint64_t* buffers,
+                               uint32_t n_buffers);
+BN_API int32_t bn_batch_commit(uint64_t batch);
+BN_API int32_t bn_batch_wait(uint64_t batch);
+/* After a successful wait: out[0] = GPU seconds (the device's own clock; CPU backend: the
+ * kernels' wall time), out[1] = seconds from commit to completion. -1 when unknown. */
+BN_API int32_t bn_batch_times(uint64_t batch, double* out_two);
+BN_API int32_t bn_batch_free(uint64_t batch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BITNET_METAL_H */
