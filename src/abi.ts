@@ -58,10 +58,11 @@ export const OpId = {
   DEQUANTIZE_TERNARY: 4,
   MATMUL_F32: 5,
   MPS_MATMUL: 6,
+  READ_PROBE: 7,
 } as const;
 
 /** One past the last op id (`BN_OP_COUNT_`). */
-export const OP_COUNT = 7;
+export const OP_COUNT = 8;
 
 /** `BN_BITLINEAR_F32` / `BN_BITLINEAR_I32`. */
 export const BitlinearMode = { F32: 0, I32: 1 } as const;

@@ -7,12 +7,13 @@
 import { describe, rangeError, typeError } from "./errors.ts";
 
 /** Element type of a tensor. */
-export type DType = "f32" | "i32" | "i8" | "u8";
+export type DType = "f32" | "i32" | "u32" | "i8" | "u8";
 
 /** The typed array of each dtype. */
 export interface DTypeArrayMap {
   f32: Float32Array;
   i32: Int32Array;
+  u32: Uint32Array;
   i8: Int8Array;
   u8: Uint8Array;
 }
@@ -21,11 +22,12 @@ export interface DTypeArrayMap {
 export type ArrayOf<D extends DType> = DTypeArrayMap[D];
 
 /** Typed arrays a tensor can be created from. */
-export type TensorData = Float32Array | Int32Array | Int8Array | Uint8Array;
+export type TensorData = Float32Array | Int32Array | Uint32Array | Int8Array | Uint8Array;
 
 /** The dtype of a typed array type. */
 export type DTypeOf<T extends TensorData> = T extends Float32Array ? "f32"
   : T extends Int32Array ? "i32"
+  : T extends Uint32Array ? "u32"
   : T extends Int8Array ? "i8"
   : T extends Uint8Array ? "u8"
   : never;
@@ -40,6 +42,7 @@ interface TypedArrayCtor<T> {
 export const ARRAY_OF: { [D in DType]: TypedArrayCtor<ArrayOf<D>> } = {
   f32: Float32Array,
   i32: Int32Array,
+  u32: Uint32Array,
   i8: Int8Array,
   u8: Uint8Array,
 };
@@ -48,22 +51,24 @@ export const ARRAY_OF: { [D in DType]: TypedArrayCtor<ArrayOf<D>> } = {
 export const BYTES_PER_ELEMENT: { readonly [D in DType]: number } = {
   f32: 4,
   i32: 4,
+  u32: 4,
   i8: 1,
   u8: 1,
 };
 
 /** All dtypes. */
-export const DTYPES: readonly DType[] = ["f32", "i32", "i8", "u8"];
+export const DTYPES: readonly DType[] = ["f32", "i32", "u32", "i8", "u8"];
 
 /** The dtype of a typed array, or a TypeError for anything else. */
 export function dtypeOf(data: unknown, op: string): DType {
   if (data instanceof Float32Array) return "f32";
   if (data instanceof Int32Array) return "i32";
+  if (data instanceof Uint32Array) return "u32";
   if (data instanceof Int8Array) return "i8";
   if (data instanceof Uint8Array) return "u8";
   throw typeError(
     op,
-    "a Float32Array, Int32Array, Int8Array or Uint8Array",
+    "a Float32Array, Int32Array, Uint32Array, Int8Array or Uint8Array",
     describe(data),
   );
 }

@@ -24,8 +24,8 @@ export interface BatchTimes {
 
 /** Native state of an open device. */
 export interface DeviceCore {
-  /** Native device handle; 0 once closed. */
-  handle: number;
+  /** Native device handle (an id below 2^53); 0n once closed. */
+  handle: bigint;
   closed: boolean;
   /** Short name for messages, e.g. `cpu:0`. */
   label: string;
@@ -42,8 +42,8 @@ export interface DeviceCore {
 /** Native state of a tensor. */
 export interface TensorState {
   core: DeviceCore;
-  /** Native buffer handle; 0 once freed. */
-  handle: number;
+  /** Native buffer handle; 0n once freed. */
+  handle: bigint;
   closed: boolean;
   byteLength: number;
   dtype: DType;
@@ -55,7 +55,7 @@ export interface TensorState {
 /** Native state of a batch. */
 export interface BatchState {
   core: DeviceCore;
-  handle: number;
+  handle: bigint;
   freed: boolean;
 }
 

@@ -102,9 +102,9 @@ export const outU64 = new BigUint64Array(new ArrayBuffer(8));
 /** One u32 out-parameter. */
 export const outU32 = new Uint32Array(new ArrayBuffer(4));
 
-/** The u64 out-parameter as a number (handles and sizes are below 2^53). */
-export function readOutU64(): number {
-  return Number(outU64[0]);
+/** The u64 out-parameter (a handle or size). */
+export function readOutU64(): bigint {
+  return outU64[0];
 }
 
 // ---- error text ------------------------------------------------------------------------
@@ -128,7 +128,7 @@ export function lastError(): string {
 }
 
 /** The last error message recorded on a device (from any thread). */
-export function deviceLastError(device: number): string {
+export function deviceLastError(device: bigint): string {
   errBuf.fill(0);
   const n = lib().bn_device_last_error_copy(device, errBuf, ERR_CAP);
   return decodeCString(errBuf, n);
@@ -156,7 +156,7 @@ export function cString(p: Deno.PointerValue): string | null {
 export function check(
   status: number,
   op: string,
-  options: { device?: number; threadLocal?: boolean } = {},
+  options: { device?: bigint; threadLocal?: boolean } = {},
 ): void {
   if (status === Status.OK) return;
   throw nativeError(status, op, options);
@@ -166,11 +166,11 @@ export function check(
 export function nativeError(
   status: number,
   op: string,
-  options: { device?: number; threadLocal?: boolean } = {},
+  options: { device?: bigint; threadLocal?: boolean } = {},
 ): BitnetError {
   const threadLocal = options.threadLocal ?? true;
   let msg = threadLocal ? lastError() : "";
-  if (!msg && options.device !== undefined && options.device !== 0) {
+  if (!msg && options.device !== undefined && options.device !== 0n) {
     msg = deviceLastError(options.device);
   }
   const text = statusString(status);

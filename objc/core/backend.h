@@ -137,5 +137,6 @@ int32_t bn_cpu_quantize_act_int8(const bn_quantize_act_params_t* p, void* const*
 int32_t bn_cpu_bitlinear(const bn_bitlinear_params_t* p, void* const* bufs);
 int32_t bn_cpu_dequantize_ternary(const bn_dequantize_ternary_params_t* p, void* const* bufs);
 int32_t bn_cpu_matmul_f32(const bn_matmul_f32_params_t* p, void* const* bufs);
+int32_t bn_cpu_read_probe(const bn_read_probe_params_t* p, void* const* bufs);
 
 #endif /* BN_CORE_BACKEND_H */

@@ -119,7 +119,7 @@ static bool ensure_locked(void) {
   g.dl = dlopen(want, RTLD_NOW | RTLD_LOCAL);
   if (!g.dl) {
     const char* why = dlerror();
-    set_msg("NVML not available: cannot load %s: %s", want, why ? why : "dlopen failed");
+    set_msg("NVML not available: %s", why ? why : "dlopen failed");
     return false;
   }
   sym(&g.init, "nvmlInit_v2", "nvmlInit");

@@ -103,6 +103,19 @@ static int32_t mps_matmul_bytes(const void* pv, uint64_t* out) {
   return BN_OK;
 }
 
+static int32_t read_probe_bytes(const void* pv, uint64_t* out) {
+  const bn_read_probe_params_t* p = pv;
+  if (p->words == 0) {
+    return bn_fail(BN_ERR_INVALID_ARGUMENT, "[read_probe] expected words >= 1 but received 0");
+  }
+  if (p->reserved0 || p->reserved1 || p->reserved2) {
+    return bn_fail(BN_ERR_INVALID_ARGUMENT, "[read_probe] reserved params must be 0");
+  }
+  out[0] = (uint64_t)p->words * 4;
+  out[1] = 4;
+  return BN_OK;
+}
+
 static const bn_op_desc_t g_ops[BN_OP_COUNT_] = {
     [BN_OP_QUANTIZE_TERNARY] = {"quantize_ternary", sizeof(bn_quantize_ternary_params_t), 3,
                                 quantize_ternary_bytes, 0x6},
@@ -113,6 +126,7 @@ static const bn_op_desc_t g_ops[BN_OP_COUNT_] = {
                                   dequantize_bytes, 0x4},
     [BN_OP_MATMUL_F32] = {"matmul_f32", sizeof(bn_matmul_f32_params_t), 3, matmul_f32_bytes, 0x4},
     [BN_OP_MPS_MATMUL] = {"mps_matmul", sizeof(bn_mps_matmul_params_t), 3, mps_matmul_bytes, 0x4},
+    [BN_OP_READ_PROBE] = {"read_probe", sizeof(bn_read_probe_params_t), 2, read_probe_bytes, 0x2},
 };
 
 const bn_op_desc_t* bn_op_get(uint32_t op) {

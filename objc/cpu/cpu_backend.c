@@ -148,6 +148,7 @@ static int32_t cpu_run(void* dev, const bn_cmd_t* cmds, uint32_t n, double* gpu_
       case BN_OP_BITLINEAR: st = bn_cpu_bitlinear((const void*)params, bufs); break;
       case BN_OP_DEQUANTIZE_TERNARY: st = bn_cpu_dequantize_ternary((const void*)params, bufs); break;
       case BN_OP_MATMUL_F32: st = bn_cpu_matmul_f32((const void*)params, bufs); break;
+      case BN_OP_READ_PROBE: st = bn_cpu_read_probe((const void*)params, bufs); break;
       default: st = bn_fail(BN_ERR_UNSUPPORTED, "op %u is not supported on the CPU", c->op);
     }
   }

@@ -136,7 +136,8 @@ enum {
   BN_OP_DEQUANTIZE_TERNARY = 4,
   BN_OP_MATMUL_F32 = 5,
   BN_OP_MPS_MATMUL = 6, /* Metal only (MPSMatrixMultiplication); BN_ERR_UNSUPPORTED elsewhere */
-  BN_OP_COUNT_ = 7      /* one past the last op id */
+  BN_OP_READ_PROBE = 7, /* memory read-bandwidth probe (benchmarks measure against it) */
+  BN_OP_COUNT_ = 8      /* one past the last op id */
 };
 
 /* BN_OP_QUANTIZE_TERNARY — buffers: 0 W f32[n·k] (in), 1 packed u8[n·row_bytes] (out),
@@ -187,6 +188,14 @@ enum { BN_DTYPE_F32 = 0, BN_DTYPE_F16 = 1 };
 typedef struct bn_mps_matmul_params {
   uint32_t m, n, k, flags; /* flags: bit 0 b_trans, bits 8..15 dtype */
 } bn_mps_matmul_params_t;
+
+/* BN_OP_READ_PROBE — buffers: 0 data u32[words] (in), 1 sum u32[1] (out).
+ * sum = Σ data[i] mod 2^32: every byte is read once, and the result is exact and checkable,
+ * so no backend can skip the reads. The benchmarks' "% of measured bandwidth" divides by
+ * this op's bytes/second on the same device. */
+typedef struct bn_read_probe_params {
+  uint32_t words, reserved0, reserved1, reserved2;
+} bn_read_probe_params_t;
 
 /* Largest k the int32 accumulation of BITLINEAR allows exactly (127·2^24 < 2^31). */
 #define BN_MAX_K (1u << 24)
@@ -266,4 +275,8 @@ BN_API int32_t bn_batch_free(uint64_t batch);
 #ifdef __cplusplus
 }
 #endif
+
+/* Thermal and system queries (macOS thermal state, Linux sysfs zones, NVIDIA NVML). */
+#include "bitnet_metal_thermal.h"
+
 #endif /* BITNET_METAL_H */

@@ -1,8 +1,8 @@
 /*
  * metal_internal.h — shared by the Metal backend's Objective-C files (macOS only; ARC).
  *
- * Not part of the public ABI. build.ts compiles objc/metal/*.m only on macOS, with
- * -fobjc-arc and -DBN_WITH_METAL; nothing on Linux includes this header.
+ * Not part of the public ABI. build.ts compiles the Objective-C in objc/metal only on
+ * macOS, with -fobjc-arc and -DBN_WITH_METAL; nothing on Linux includes this header.
  */
 #ifndef BN_METAL_INTERNAL_H
 #define BN_METAL_INTERNAL_H
@@ -25,6 +25,10 @@
 @property(nonatomic, strong) id<MTLBuffer> scratch; /* BN_SCRATCH_BINDING, private, grown  */
 @property(nonatomic, strong) id<MTLBuffer> staging; /* shared, for private-memory copies  */
 @property(nonatomic, strong) id<MTLBuffer> zeros;   /* shared, all zero, for MPS with k=0 */
+@property(nonatomic, strong) id<MTLBuffer> dummy;   /* bound where a shader declares a
+                                                       binding the op does not provide    */
+/* supports_op answers, by op id (probed once: plan + pipelines build). */
+@property(nonatomic, strong) NSMutableDictionary<NSNumber*, NSNumber*>* opSupported;
 @property(nonatomic) BOOL unified;                  /* hasUnifiedMemory                   */
 @property(nonatomic) BOOL mpsSupported;             /* MPSSupportsMTLDevice               */
 @property(nonatomic) uint32_t caps;                 /* BN_CAP_*                           */

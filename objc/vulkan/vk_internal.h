@@ -1,5 +1,5 @@
 /*
- * vk_internal.h — shared state of the Vulkan backend (objc/vulkan/*.c).
+ * vk_internal.h — shared state of the Vulkan backend (objc/vulkan/).
  *
  * The backend never links libvulkan: vk_loader.c dlopens the loader, creates one instance
  * (lazily, once, thread-safe) and describes the physical devices; vk_device.c opens logical
@@ -174,11 +174,13 @@ typedef struct bnvk_buf {
   uint64_t charged; /* bytes charged to heap_used[heap] */
 } bnvk_buf_t;
 
+/* One shader's state on a device: checked once, its pipeline built on first use. */
 typedef struct bnvk_pipeline {
   const bn_shader_blob_t* shader;
-  VkPipeline pipeline;     /* VK_NULL_HANDLE when unsupported or failed   */
-  int32_t status;          /* BN_OK, or why the pipeline cannot be built   */
-  char message[200];
+  int32_t check;       /* BN_OK, or why the shader cannot run here (BN_ERR_UNSUPPORTED…) */
+  int32_t build;       /* BN_OK once built, BN_ERR_COMPILE when building failed; else 1  */
+  VkPipeline pipeline;
+  char message[240];
 } bnvk_pipeline_t;
 
 #define BNVK_BINDINGS 8u

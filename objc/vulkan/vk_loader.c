@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vulkan/vk_internal.h"
+#include "vk_internal.h"
 
 bnvk_instance_fns_t bnvk_fn;
 VkInstance bnvk_instance = VK_NULL_HANDLE;
@@ -276,7 +276,7 @@ static bool describe_physical(VkPhysicalDevice pd, uint32_t raw_index, bnvk_phys
   }
 
   /* driver text: "Vulkan 1.3.230, llvmpipe Mesa 22.3.6 (LLVM 15.0.6)" */
-  char text[256];
+  char text[640];
   uint32_t av = p->props.apiVersion;
   int len = snprintf(text, sizeof text, "Vulkan %u.%u.%u", VK_API_VERSION_MAJOR(av),
                      VK_API_VERSION_MINOR(av), VK_API_VERSION_PATCH(av));

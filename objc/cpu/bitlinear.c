@@ -1,0 +1,407 @@
+/*
+ * bitlinear.c — CPU BitLinear: Y[i][j] from packed ternary weights (TL2) and int8
+ * activations, with an exact int32 dot product.
+ *
+ * x86 paths compute Σ c·x over the 2-bit codes c = q + 1 ∈ {0,1,2} (unsigned bytes) and
+ * subtract Σ x, computed once per activation row per call: Σ q·x = Σ c·x − Σ x. The sums
+ * run over the padded kp; padding weights have code 01 (q = 0), so padding activations
+ * cancel whatever they hold. Every path wraps in 32 bits (VPDPBUSD does, scalar uses
+ * unsigned), so the result is exact whenever the true sum fits int32, which the contract
+ * guarantees (k <= BN_MAX_K). Codes 11, which the layout never contains, count as q = 2
+ * in every path alike.
+ *
+ * Paths, chosen per call by bn_cpu_isa():
+ * - AVX-512 VNNI: a 32-byte block is broadcast to both halves of a zmm and shifted per
+ *   half (VPSRLVQ by 0/2 and 4/6): after & 3 the 64 bytes are the codes of 64 consecutive
+ *   weights, matching 64 consecutive activation bytes, so activations need no reordering.
+ *   Up to 8 activation rows share each decoded block (tile NR weight rows × M act rows).
+ * - AVX2: VPMADDUBSW (u8 codes × s8 x, pairs into int16: |c·x1 + c·x2| <= 2·2·128, far
+ *   from saturation), four of them summed in int16 (<= 4·512), then VPMADDWD into int32.
+ * - NEON (aarch64): q = c − 1 as s8, SDOT when __ARM_FEATURE_DOTPROD, else widening
+ *   multiplies; no Σ x needed.
+ * - scalar: decode a block to q bytes, then plain int loops.
+ * Work is split into chunks of weight rows (× groups of activation-row tiles when n is
+ * small and m large); each item reads a contiguous run of weight rows.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/backend.h"
+#include "cpu/cpu_internal.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TARGET_VNNI __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,avx512vnni")))
+#define TARGET_AVX2 __attribute__((target("avx2,fma")))
+#endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+typedef struct {
+  const uint8_t* w;
+  uint64_t rb; /* weight row bytes = kp / 4 */
+  const int8_t* x;
+  uint64_t kp, nblk; /* nblk = kp / 128 */
+  const int32_t* xsum; /* Σ x per activation row over kp, or NULL (path uses q directly) */
+  const float* xscale;
+  float wscale;
+  uint32_t m, n, mode;
+  void* y;
+  uint32_t isa;
+  uint32_t mtile;    /* activation rows decoded together (8 VNNI, else 4) */
+  uint32_t rows;     /* weight rows per chunk */
+  uint32_t m_groups; /* items per weight chunk, each a run of activation tiles */
+  uint32_t tiles_per_group;
+} bl_ctx_t;
+
+/* Writes raw[r*M + i] (Σ c·x, or Σ q·x when xsum is NULL) for weight rows j.. and
+ * activation rows ib.. */
+static ALWAYS_INLINE void bl_emit(const bl_ctx_t* c, uint32_t ib, uint64_t j, int M, int NR,
+                                  const int32_t* raw) {
+  for (int i = 0; i < M; i++) {
+    uint32_t sx = c->xsum ? (uint32_t)c->xsum[ib + i] : 0u;
+    uint64_t o = (uint64_t)(ib + i) * c->n + j;
+    if (c->mode == BN_BITLINEAR_I32) {
+      int32_t* y = (int32_t*)c->y + o;
+      for (int r = 0; r < NR; r++) y[r] = (int32_t)((uint32_t)raw[r * M + i] - sx);
+    } else {
+      float* y = (float*)c->y + o;
+      const float s = c->wscale * c->xscale[ib + i]; /* the product of the scales first */
+      for (int r = 0; r < NR; r++) y[r] = (float)(int32_t)((uint32_t)raw[r * M + i] - sx) * s;
+    }
+  }
+}
+
+/* ---- AVX-512 VNNI ------------------------------------------------------------------- */
+#if defined(__x86_64__)
+
+/* Sums of a, b, c, d as the four lanes of an xmm. */
+static ALWAYS_INLINE TARGET_VNNI __m128i red4_512(__m512i a, __m512i b, __m512i c, __m512i d) {
+  __m512i ab = _mm512_add_epi32(_mm512_unpacklo_epi32(a, b), _mm512_unpackhi_epi32(a, b));
+  __m512i cd = _mm512_add_epi32(_mm512_unpacklo_epi32(c, d), _mm512_unpackhi_epi32(c, d));
+  __m512i v = _mm512_add_epi32(_mm512_unpacklo_epi64(ab, cd), _mm512_unpackhi_epi64(ab, cd));
+  __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+}
+
+/* NR weight rows (row stride rb) × M activation rows (stride kp) over nblk blocks.
+ * S = 2 gives each (row, act) pair two accumulators for more independent chains.
+ * raw[r*M + i] = Σ c·x. M, NR, S are constants after inlining: everything unrolls and the
+ * accumulators live in registers (NR·M·S <= 16). */
+static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, const int8_t* x,
+                                                uint64_t kp, uint64_t nblk, const int M,
+                                                const int NR, const int S, int32_t* raw) {
+  const __m512i m3 = _mm512_set1_epi8(3);
+  const __m512i sh01 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
+  const __m512i sh23 = _mm512_set_epi64(6, 6, 6, 6, 4, 4, 4, 4);
+  __m512i acc[16];
+  for (int t = 0; t < NR * M * S; t++) acc[t] = _mm512_setzero_si512();
+  for (uint64_t b = 0; b < nblk; b++) {
+    __m512i c01[4], c23[4];
+    for (int r = 0; r < NR; r++) {
+      __m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(w + r * rb + 32 * b)));
+      c01[r] = _mm512_and_si512(_mm512_srlv_epi64(wb, sh01), m3); /* weights 0..63   */
+      c23[r] = _mm512_and_si512(_mm512_srlv_epi64(wb, sh23), m3); /* weights 64..127 */
+    }
+    for (int i = 0; i < M; i++) {
+      const int8_t* xi = x + (uint64_t)i * kp + 128 * b;
+      __m512i x01 = _mm512_loadu_si512(xi), x23 = _mm512_loadu_si512(xi + 64);
+      for (int r = 0; r < NR; r++) {
+        int t = (r * M + i) * S;
+        acc[t] = _mm512_dpbusd_epi32(acc[t], c01[r], x01);
+        acc[t + S - 1] = _mm512_dpbusd_epi32(acc[t + S - 1], c23[r], x23);
+      }
+    }
+  }
+  __m512i v[16];
+  const int T = NR * M;
+  for (int t = 0; t < T; t++) v[t] = S == 2 ? _mm512_add_epi32(acc[2 * t], acc[2 * t + 1]) : acc[t];
+  for (int t = T; t < ((T + 3) & ~3); t++) v[t] = _mm512_setzero_si512();
+  int32_t tmp[16];
+  for (int t = 0; t < T; t += 4) {
+    _mm_storeu_si128((__m128i*)(tmp + t), red4_512(v[t], v[t + 1], v[t + 2], v[t + 3]));
+  }
+  for (int t = 0; t < T; t++) raw[t] = tmp[t];
+}
+
+/* Weight rows [j0, j1) × activation rows ib .. ib+M-1. NR rows at a time, then singles. */
+#define VNNI_ROWS(M_, NR_, S_, S1_)                                                          \
+  static TARGET_VNNI void vnni_rows_##M_(const bl_ctx_t* c, uint32_t ib, uint64_t j0,       \
+                                         uint64_t j1) {                                     \
+    int32_t raw[16];                                                                         \
+    const int8_t* x = c->x + (uint64_t)ib * c->kp;                                           \
+    uint64_t j = j0;                                                                         \
+    for (; j + NR_ <= j1; j += NR_) {                                                        \
+      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, NR_, S_, raw);               \
+      bl_emit(c, ib, j, M_, NR_, raw);                                                       \
+    }                                                                                        \
+    for (; j < j1; j++) {                                                                    \
+      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 1, S1_, raw);                \
+      bl_emit(c, ib, j, M_, 1, raw);                                                         \
+    }                                                                                        \
+  }
+VNNI_ROWS(1, 4, 2, 2)
+VNNI_ROWS(2, 4, 2, 2)
+VNNI_ROWS(3, 4, 1, 2)
+VNNI_ROWS(4, 4, 1, 2)
+VNNI_ROWS(5, 2, 1, 2)
+VNNI_ROWS(6, 2, 1, 2)
+VNNI_ROWS(7, 2, 1, 2)
+VNNI_ROWS(8, 2, 1, 2)
+
+static void (*const vnni_rows[9])(const bl_ctx_t*, uint32_t, uint64_t, uint64_t) = {
+    NULL, vnni_rows_1, vnni_rows_2, vnni_rows_3, vnni_rows_4,
+    vnni_rows_5, vnni_rows_6, vnni_rows_7, vnni_rows_8};
+
+TARGET_VNNI static void vnni_xsum(const int8_t* x, uint64_t kp, uint32_t m, int32_t* out) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (uint32_t i = 0; i < m; i++) {
+    const int8_t* xi = x + (uint64_t)i * kp;
+    __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
+    for (uint64_t o = 0; o < kp; o += 128) {
+      a = _mm512_dpbusd_epi32(a, ones, _mm512_loadu_si512(xi + o));
+      b = _mm512_dpbusd_epi32(b, ones, _mm512_loadu_si512(xi + o + 64));
+    }
+    out[i] = _mm512_reduce_add_epi32(_mm512_add_epi32(a, b));
+  }
+}
+
+/* ---- AVX2 --------------------------------------------------------------------------- */
+
+static ALWAYS_INLINE TARGET_AVX2 __m128i red4_256(__m256i a, __m256i b, __m256i c, __m256i d) {
+  __m256i v = _mm256_hadd_epi32(_mm256_hadd_epi32(a, b), _mm256_hadd_epi32(c, d));
+  return _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+static ALWAYS_INLINE TARGET_AVX2 void avx2_tile(const uint8_t* w, uint64_t rb, const int8_t* x,
+                                                uint64_t kp, uint64_t nblk, const int M,
+                                                const int NR, int32_t* raw) {
+  const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  __m256i acc[8];
+  for (int t = 0; t < NR * M; t++) acc[t] = _mm256_setzero_si256();
+  for (uint64_t b = 0; b < nblk; b++) {
+    __m256i cd[2][4];
+    for (int r = 0; r < NR; r++) {
+      __m256i wb = _mm256_loadu_si256((const __m256i*)(w + r * rb + 32 * b));
+      cd[r][0] = _mm256_and_si256(wb, m3);
+      cd[r][1] = _mm256_and_si256(_mm256_srli_epi16(wb, 2), m3);
+      cd[r][2] = _mm256_and_si256(_mm256_srli_epi16(wb, 4), m3);
+      cd[r][3] = _mm256_and_si256(_mm256_srli_epi16(wb, 6), m3);
+    }
+    for (int i = 0; i < M; i++) {
+      const __m256i* xi = (const __m256i*)(x + (uint64_t)i * kp + 128 * b);
+      __m256i x0 = _mm256_loadu_si256(xi), x1 = _mm256_loadu_si256(xi + 1);
+      __m256i x2 = _mm256_loadu_si256(xi + 2), x3 = _mm256_loadu_si256(xi + 3);
+      for (int r = 0; r < NR; r++) {
+        __m256i s01 = _mm256_add_epi16(_mm256_maddubs_epi16(cd[r][0], x0),
+                                       _mm256_maddubs_epi16(cd[r][1], x1));
+        __m256i s23 = _mm256_add_epi16(_mm256_maddubs_epi16(cd[r][2], x2),
+                                       _mm256_maddubs_epi16(cd[r][3], x3));
+        acc[r * M + i] = _mm256_add_epi32(acc[r * M + i],
+                                          _mm256_madd_epi16(_mm256_add_epi16(s01, s23), ones));
+      }
+    }
+  }
+  const int T = NR * M;
+  __m256i v[8];
+  for (int t = 0; t < T; t++) v[t] = acc[t];
+  for (int t = T; t < ((T + 3) & ~3); t++) v[t] = _mm256_setzero_si256();
+  int32_t tmp[8];
+  for (int t = 0; t < T; t += 4) {
+    _mm_storeu_si128((__m128i*)(tmp + t), red4_256(v[t], v[t + 1], v[t + 2], v[t + 3]));
+  }
+  for (int t = 0; t < T; t++) raw[t] = tmp[t];
+}
+
+#define AVX2_ROWS(M_, NR_)                                                                   \
+  static TARGET_AVX2 void avx2_rows_##M_(const bl_ctx_t* c, uint32_t ib, uint64_t j0,       \
+                                         uint64_t j1) {                                     \
+    int32_t raw[8];                                                                          \
+    const int8_t* x = c->x + (uint64_t)ib * c->kp;                                           \
+    uint64_t j = j0;                                                                         \
+    for (; j + NR_ <= j1; j += NR_) {                                                        \
+      avx2_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, NR_, raw);                   \
+      bl_emit(c, ib, j, M_, NR_, raw);                                                       \
+    }                                                                                        \
+    for (; j < j1; j++) {                                                                    \
+      avx2_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 1, raw);                     \
+      bl_emit(c, ib, j, M_, 1, raw);                                                         \
+    }                                                                                        \
+  }
+AVX2_ROWS(1, 2)
+AVX2_ROWS(2, 1)
+AVX2_ROWS(3, 1)
+AVX2_ROWS(4, 1)
+
+static void (*const avx2_rows[5])(const bl_ctx_t*, uint32_t, uint64_t, uint64_t) = {
+    NULL, avx2_rows_1, avx2_rows_2, avx2_rows_3, avx2_rows_4};
+
+TARGET_AVX2 static void avx2_xsum(const int8_t* x, uint64_t kp, uint32_t m, int32_t* out) {
+  const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+  for (uint32_t i = 0; i < m; i++) {
+    const int8_t* xi = x + (uint64_t)i * kp;
+    __m256i a = _mm256_setzero_si256();
+    for (uint64_t o = 0; o < kp; o += 32) {
+      __m256i p = _mm256_maddubs_epi16(ones8, _mm256_loadu_si256((const __m256i*)(xi + o)));
+      a = _mm256_add_epi32(a, _mm256_madd_epi16(p, ones16));
+    }
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    out[i] = _mm_cvtsi128_si32(s);
+  }
+}
+#endif /* __x86_64__ */
+
+/* ---- NEON --------------------------------------------------------------------------- */
+#if defined(__aarch64__)
+static void neon_rows(const bl_ctx_t* c, uint32_t ib, int M, uint64_t j0, uint64_t j1) {
+  const uint8x16_t m3 = vdupq_n_u8(3), one = vdupq_n_u8(1);
+  const int8_t* x = c->x + (uint64_t)ib * c->kp;
+  for (uint64_t j = j0; j < j1; j++) {
+    const uint8_t* wr = c->w + j * c->rb;
+    int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
+    for (uint64_t b = 0; b < c->nblk; b++) {
+      uint8x16_t w0 = vld1q_u8(wr + 32 * b), w1 = vld1q_u8(wr + 32 * b + 16);
+      /* q[h] holds weights 16h .. 16h+15 of the block (h = 2p + half). */
+      int8x16_t q[8];
+      q[0] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(w0, m3), one));
+      q[1] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(w1, m3), one));
+      q[2] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshrq_n_u8(w0, 2), m3), one));
+      q[3] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshrq_n_u8(w1, 2), m3), one));
+      q[4] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshrq_n_u8(w0, 4), m3), one));
+      q[5] = vreinterpretq_s8_u8(vsubq_u8(vandq_u8(vshrq_n_u8(w1, 4), m3), one));
+      q[6] = vreinterpretq_s8_u8(vsubq_u8(vshrq_n_u8(w0, 6), one));
+      q[7] = vreinterpretq_s8_u8(vsubq_u8(vshrq_n_u8(w1, 6), one));
+      for (int i = 0; i < M; i++) {
+        const int8_t* xi = x + (uint64_t)i * c->kp + 128 * b;
+        for (int h = 0; h < 8; h++) {
+          int8x16_t xv = vld1q_s8(xi + 16 * h);
+#if defined(__ARM_FEATURE_DOTPROD)
+          acc[i] = vdotq_s32(acc[i], q[h], xv);
+#else
+          acc[i] = vpadalq_s16(acc[i], vmull_s8(vget_low_s8(q[h]), vget_low_s8(xv)));
+          acc[i] = vpadalq_s16(acc[i], vmull_high_s8(q[h], xv));
+#endif
+        }
+      }
+    }
+    int32_t raw[4];
+    for (int i = 0; i < M; i++) raw[i] = vaddvq_s32(acc[i]);
+    bl_emit(c, ib, j, M, 1, raw);
+  }
+}
+#endif
+
+/* ---- scalar ------------------------------------------------------------------------- */
+static void scalar_rows(const bl_ctx_t* c, uint32_t ib, int M, uint64_t j0, uint64_t j1) {
+  const int8_t* x = c->x + (uint64_t)ib * c->kp;
+  for (uint64_t j = j0; j < j1; j++) {
+    const uint8_t* wr = c->w + j * c->rb;
+    uint32_t acc[4] = {0, 0, 0, 0};
+    for (uint64_t b = 0; b < c->nblk; b++) {
+      int8_t q[128];
+      for (int p = 0; p < 4; p++) {
+        for (int t = 0; t < 32; t++) q[32 * p + t] = (int8_t)(((wr[32 * b + t] >> (2 * p)) & 3) - 1);
+      }
+      for (int i = 0; i < M; i++) {
+        const int8_t* xi = x + (uint64_t)i * c->kp + 128 * b;
+        int32_t s = 0; /* |s| <= 128 · 2 · 128: no overflow inside a block */
+        for (int t = 0; t < 128; t++) s += (int32_t)q[t] * (int32_t)xi[t];
+        acc[i] += (uint32_t)s;
+      }
+    }
+    int32_t raw[4];
+    for (int i = 0; i < M; i++) raw[i] = (int32_t)acc[i];
+    bl_emit(c, ib, j, M, 1, raw);
+  }
+}
+
+/* ---- driver ------------------------------------------------------------------------- */
+
+static void bl_task(void* vc, uint32_t t) {
+  const bl_ctx_t* c = vc;
+  uint32_t chunk = t / c->m_groups, g = t % c->m_groups;
+  uint64_t j0 = (uint64_t)chunk * c->rows;
+  uint64_t j1 = j0 + c->rows < c->n ? j0 + c->rows : c->n;
+  uint64_t i0 = (uint64_t)g * c->tiles_per_group * c->mtile;
+  uint64_t i1 = i0 + (uint64_t)c->tiles_per_group * c->mtile;
+  if (i1 > c->m) i1 = c->m;
+  for (uint64_t ib = i0; ib < i1; ib += c->mtile) {
+    int M = (int)(i1 - ib < c->mtile ? i1 - ib : c->mtile);
+#if defined(__x86_64__)
+    if (c->isa >= BN_ISA_AVX512_VNNI) {
+      vnni_rows[M](c, (uint32_t)ib, j0, j1);
+      continue;
+    }
+    if (c->isa >= BN_ISA_AVX2) {
+      avx2_rows[M](c, (uint32_t)ib, j0, j1);
+      continue;
+    }
+#elif defined(__aarch64__)
+    if (c->isa >= BN_ISA_NEON) {
+      neon_rows(c, (uint32_t)ib, M, j0, j1);
+      continue;
+    }
+#endif
+    scalar_rows(c, (uint32_t)ib, M, j0, j1);
+  }
+}
+
+int32_t bn_cpu_bitlinear(const bn_bitlinear_params_t* p, void* const* bufs) {
+  if (p->m == 0 || p->n == 0 || p->k == 0) return BN_OK;
+  bl_ctx_t c = {
+      .w = bufs[0],
+      .rb = bn_kp(p->k) / 4,
+      .x = bufs[2],
+      .kp = bn_kp(p->k),
+      .nblk = bn_kp(p->k) / 128,
+      .xscale = bufs[3],
+      .wscale = *(const float*)bufs[1],
+      .m = p->m,
+      .n = p->n,
+      .mode = p->mode,
+      .y = bufs[4],
+      .isa = bn_cpu_isa(),
+  };
+  c.mtile = c.isa >= BN_ISA_AVX512_VNNI ? 8 : 4;
+
+  int32_t xs_stack[64];
+  int32_t* xs = NULL;
+#if defined(__x86_64__)
+  if (c.isa >= BN_ISA_AVX2) {
+    xs = p->m <= 64 ? xs_stack : malloc((size_t)p->m * sizeof(int32_t));
+    if (!xs) return bn_fail(BN_ERR_OUT_OF_MEMORY, "[bitlinear] no memory for %u row sums", p->m);
+    if (c.isa >= BN_ISA_AVX512_VNNI) vnni_xsum(c.x, c.kp, p->m, xs);
+    else avx2_xsum(c.x, c.kp, p->m, xs);
+  }
+#endif
+  c.xsum = xs;
+
+  /* Chunks of ~64 KB of weights (a few µs of work each), at least ~4 per thread when n
+   * allows, in multiples of 4 rows (the widest register tile). */
+  const uint32_t threads = bn_cpu_threads();
+  uint64_t rows = 65536 / c.rb;
+  uint64_t cap = (c.n + 4ull * threads - 1) / (4ull * threads);
+  if (rows > cap) rows = cap;
+  rows = (rows + 3) & ~3ull;
+  if (rows == 0) rows = 4;
+  uint64_t chunks = (c.n + rows - 1) / rows;
+  uint64_t tiles = (c.m + c.mtile - 1) / c.mtile;
+  uint64_t groups = 1;
+  if (chunks < 4ull * threads && tiles > 1) {
+    groups = (4ull * threads + chunks - 1) / chunks;
+    if (groups > tiles) groups = tiles;
+  }
+  uint64_t per = (tiles + groups - 1) / groups;
+  groups = (tiles + per - 1) / per;
+  c.rows = (uint32_t)rows;
+  c.tiles_per_group = (uint32_t)per;
+  c.m_groups = (uint32_t)groups;
+  bn_parallel_for((uint32_t)(chunks * groups), bl_task, &c);
+
+  if (xs && xs != xs_stack) free(xs);
+  return BN_OK;
+}
