@@ -210,7 +210,10 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
   for (const src of [...sources, "build/gen/shaders_embed.c"]) {
     const text = await Deno.readTextFile(`${root}${src}`);
     const isObjC = src.endsWith(".m");
-    const lang = isObjC ? ["-x", "objective-c", "-fobjc-arc"] : ["-std=c11"];
+    // A newer SDK may deprecate an API we use; that must not break a Mac user's build.
+    const lang = isObjC
+      ? ["-x", "objective-c", "-fobjc-arc", "-Wno-error=deprecated-declarations"]
+      : ["-std=c11"];
     const key = (await sha256(headerHash + src + text + lang.join(" "))).slice(0, 16);
     const obj = `${buildDir}/obj/${src.replaceAll("/", "_")}.${key}.o`;
     objects.push(obj);

@@ -316,9 +316,14 @@ static int32_t bn_metal_mem_alloc(void* dev, uint64_t size, uint32_t storage, bn
         return bn_fail(BN_ERR_INVALID_ARGUMENT, "metal: unknown storage %u", storage);
       /* Rounded up so blit copies and fills (4-byte units on macOS) never pass the end. */
       uint64_t len = bn_round_up(size ? size : 1, 16);
-      if (len > d.device.maxBufferLength)
+      /* Core asks for its pool's bin size, up to 1.5× the buffer it serves; past
+       * maxBufferLength (which core's own size check uses) the largest buffer Metal allows
+       * still holds that buffer: allocate it and report the smaller size. */
+      uint64_t max_len = d.device.maxBufferLength;
+      if (len > max_len) len = max_len;
+      if (len == 0)
         return bn_fail(BN_ERR_SIZE, "metal: %llu bytes exceed maxBufferLength (%llu) of %s",
-                       (unsigned long long)size, (unsigned long long)d.device.maxBufferLength,
+                       (unsigned long long)size, (unsigned long long)max_len,
                        bn_metal_cstr(d.device.name));
       /* newBufferWithLength: documents that it clears the new buffer to zero. Private
        * memory only where it is a different memory (no unified memory): elsewhere it is the
@@ -331,7 +336,7 @@ static int32_t bn_metal_mem_alloc(void* dev, uint64_t size, uint32_t storage, bn
         return bn_fail(BN_ERR_OUT_OF_MEMORY, "metal: could not allocate %llu bytes on %s",
                        (unsigned long long)size, bn_metal_cstr(d.device.name));
       out->host = priv ? NULL : buf.contents;
-      out->size = size;
+      out->size = size < len ? size : len;
       out->storage = storage;
       out->zeroed = 1;
       out->impl = (__bridge_retained void*)buf;

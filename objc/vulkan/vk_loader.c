@@ -242,7 +242,9 @@ static bool describe_physical(VkPhysicalDevice pd, uint32_t raw_index, bnvk_phys
     maxbuf = m3.maxMemoryAllocationSize;
   }
   if (v13 && m4.maxBufferSize != 0 && m4.maxBufferSize < maxbuf) maxbuf = m4.maxBufferSize;
-  p->max_buffer_bytes = maxbuf;
+  /* Rounded down to 16 bytes, so that every size up to it works (VkBuffers are rounded up to
+   * 16 bytes, and NVIDIA reports maxStorageBufferRange = 2^32 - 1). */
+  p->max_buffer_bytes = maxbuf & ~(uint64_t)15;
 
   /* subgroups */
   p->subgroup_size = sg.subgroupSize ? sg.subgroupSize : 1;
