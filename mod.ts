@@ -49,3 +49,22 @@ export type { ArrayOf, DType, DTypeOf, TensorData } from "./src/dtype.ts";
 export { BitnetError, type BitnetErrorCode } from "./src/errors.ts";
 export { MAX_K, paddedK, ternaryRowBytes } from "./src/abi.ts";
 export * as reference from "./src/reference.ts";
+export {
+  type GpuThermal,
+  type GpuThrottleReason,
+  isThrottling,
+  readGpuThermal,
+  readThermal,
+  type ReadThermalOptions,
+  type ThermalChangeDetail,
+  thermalGpuCount,
+  ThermalMonitor,
+  type ThermalMonitorStartOptions,
+  type ThermalReading,
+  type ThermalSource,
+  type ThermalState,
+  type ThermalTrip,
+  type ThermalTripType,
+  type ThermalZone,
+  type ThrottleEventDetail,
+} from "./src/thermal.ts";

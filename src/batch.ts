@@ -6,27 +6,22 @@
 
 import type { DType } from "./dtype.ts";
 import { describe, rangeError, typeError } from "./errors.ts";
-import {
-  assertOpen,
-  type BatchState,
-  type BatchTimes,
-  type DeviceCore,
-} from "./internal.ts";
+import { assertOpen, type BatchState, type BatchTimes, type DeviceCore } from "./internal.ts";
 import { check, lib, nativeError, outU64, readOutU64 } from "./native.ts";
 import {
   type BitlinearOptions,
   checkTensor,
   encodeBitlinear,
+  type EncodeContext,
   encodeDequantizeTernary,
   encodeMatmul,
   encodeMpsMatmul,
   encodeQuantizeActivations,
   encodeQuantizeTernary,
   encodeReadProbe,
-  type EncodeContext,
   type MatmulOptions,
-  type OpName,
   opIdOf,
+  type OpName,
 } from "./ops.ts";
 import { createTensor, type Tensor, tensorHandle } from "./tensor.ts";
 import type { QuantizedActivations, TernaryWeights } from "./weights.ts";
@@ -65,7 +60,7 @@ export type BatchStatus = "open" | "running" | "done" | "failed" | "closed";
  *
  * @example
  * ```ts
- * import { Device } from "./mod.ts";
+ * import { Device } from "../mod.ts";
  * using dev = await Device.open({ backend: "cpu" });
  * using w = dev.tensor(new Float32Array(64 * 256).map(() => Math.random() - 0.5), [64, 256]);
  * using x = dev.tensor(new Float32Array(4 * 256).map(() => Math.random() - 0.5), [4, 256]);

@@ -5,7 +5,6 @@
  */
 
 import {
-  BackendId,
   Cap,
   DEVICE_INFO_SIZE,
   DEVICE_TYPES,
@@ -14,7 +13,14 @@ import {
   ternaryRowBytes,
 } from "./abi.ts";
 import { Batch } from "./batch.ts";
-import { type ArrayOf, checkDType, type DType, dtypeOf, type DTypeOf, type TensorData } from "./dtype.ts";
+import {
+  type ArrayOf,
+  checkDType,
+  type DType,
+  type DTypeOf,
+  dtypeOf,
+  type TensorData,
+} from "./dtype.ts";
 import { BitnetError, describe, rangeError, typeError } from "./errors.ts";
 import { assertOpen, type BatchTimes, type DeviceCore, type Storage } from "./internal.ts";
 import { check, lib, outU32, outU64, readOutU64 } from "./native.ts";
@@ -22,8 +28,8 @@ import {
   type BitlinearOptions,
   deviceSupports,
   type MatmulOptions,
-  type OpName,
   opIdOf,
+  type OpName,
 } from "./ops.ts";
 import {
   checkStorage,
@@ -193,6 +199,13 @@ function rank(d: DeviceInfo): number {
   return 30 + t; // Vulkan on a CPU (lavapipe, SwiftShader): slower than our CPU backend
 }
 
+let getCore: (d: Device) => DeviceCore;
+
+/** Internal: the native state of a device (tests use its handle for raw FFI calls). */
+export function deviceCore(d: Device): DeviceCore {
+  return getCore(d);
+}
+
 const deviceFinalizer = new FinalizationRegistry<DeviceCore>((core) => {
   try {
     closeCore(core);
@@ -241,7 +254,7 @@ function runOne<T>(dev: Device, fn: (b: Batch) => T): Promise<T> {
  *
  * @example
  * ```ts
- * import { Device } from "./mod.ts";
+ * import { Device } from "../mod.ts";
  * using dev = await Device.open();             // Metal > Vulkan > CPU, or BITNET_BACKEND
  * const n = 64, k = 256;
  * using w = dev.tensor(new Float32Array(n * k).map(() => Math.random() - 0.5), [n, k]);
@@ -254,6 +267,10 @@ function runOne<T>(dev: Device, fn: (b: Batch) => T): Promise<T> {
 export class Device implements Disposable {
   #core: DeviceCore;
   #info: DeviceInfo;
+
+  static {
+    getCore = (d: Device) => d.#core;
+  }
 
   /** @internal Use {@linkcode Device.open}. */
   constructor(token: symbol, handle: bigint, info: DeviceInfo) {
@@ -421,7 +438,7 @@ export class Device implements Disposable {
    *
    * @example
    * ```ts
-   * import { Device } from "./mod.ts";
+   * import { Device } from "../mod.ts";
    * using dev = await Device.open({ backend: "cpu" });
    * using a = dev.tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
    * ```
@@ -447,7 +464,11 @@ export class Device implements Disposable {
   }
 
   /** A zero-filled tensor. */
-  empty<D extends DType>(shape: readonly number[], dtype: D, options: TensorOptions = {}): Tensor<D> {
+  empty<D extends DType>(
+    shape: readonly number[],
+    dtype: D,
+    options: TensorOptions = {},
+  ): Tensor<D> {
     const op = "empty";
     assertOpen(this.#core, op);
     checkDType(dtype, op);
@@ -475,13 +496,20 @@ export class Device implements Disposable {
       throw rangeError(op, "a finite scale", describe(scale));
     }
     const [n, k] = shape;
-    if (!Number.isInteger(k) || k < 1) throw rangeError(op, "k to be a positive integer", describe(k));
+    if (!Number.isInteger(k) || k < 1) {
+      throw rangeError(op, "k to be a positive integer", describe(k));
+    }
+    if (!(packed instanceof Uint8Array)) {
+      throw typeError(op, "packed codes as a Uint8Array", describe(packed));
+    }
     const p = this.tensor(packed, [n, ternaryRowBytes(k)], options);
+    let s: Tensor<"f32"> | undefined;
     try {
-      const s = this.tensor(new Float32Array([scale]), [1], options);
-      return new TernaryWeights(p as Tensor<"u8">, s as Tensor<"f32">, [n, k]);
+      s = this.tensor(new Float32Array([scale]), [1], options);
+      return new TernaryWeights(p, s, [n, k]);
     } catch (e) {
       p.close();
+      s?.close();
       throw e;
     }
   }
@@ -504,14 +532,24 @@ export class Device implements Disposable {
     }
     const m = shape.length === 2 ? shape[0] : 1;
     const k = shape[shape.length - 1];
-    if (!Number.isInteger(k) || k < 1) throw rangeError(op, "k to be a positive integer", describe(k));
+    if (!Number.isInteger(k) || k < 1) {
+      throw rangeError(op, "k to be a positive integer", describe(k));
+    }
     const kp = Math.ceil(k / 128) * 128;
+    if (!(q instanceof Int8Array)) {
+      throw typeError(op, "q as an Int8Array", describe(q));
+    }
+    if (!(scale instanceof Float32Array)) {
+      throw typeError(op, "scale as a Float32Array", describe(scale));
+    }
     const qt = this.tensor(q, [m, kp], options);
+    let st: Tensor<"f32"> | undefined;
     try {
-      const st = this.tensor(scale, [m], options);
-      return new QuantizedActivations(qt as Tensor<"i8">, st as Tensor<"f32">, shape);
+      st = this.tensor(scale, [m], options);
+      return new QuantizedActivations(qt, st, shape);
     } catch (e) {
       qt.close();
+      st?.close();
       throw e;
     }
   }
@@ -585,7 +623,11 @@ export class Device implements Disposable {
    * The dense baseline through Metal Performance Shaders. Only where
    * `dev.supports("mpsMatmul")`; elsewhere it rejects with a BitnetError UNSUPPORTED.
    */
-  mpsMatmul(a: Tensor<"f32">, b: Tensor<"f32">, options: MatmulOptions = {}): Promise<Tensor<"f32">> {
+  mpsMatmul(
+    a: Tensor<"f32">,
+    b: Tensor<"f32">,
+    options: MatmulOptions = {},
+  ): Promise<Tensor<"f32">> {
     return runOne(this, (bt) => bt.mpsMatmul(a, b, options));
   }
 

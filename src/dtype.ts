@@ -81,14 +81,13 @@ export function checkDType(dtype: unknown, op: string): DType {
   throw typeError(op, `a dtype (${DTYPES.join(", ")})`, describe(dtype));
 }
 
-/** Largest element count a tensor may have (bytes stay exact JS integers). */
+/** Largest byte size of a tensor (exact as a JS number). */
 const MAX_BYTES = Number.MAX_SAFE_INTEGER;
-/** Largest single dimension (dims travel to native code as uint32). */
-export const MAX_DIM = 2 ** 32 - 1;
 
 /**
  * Validates a shape and returns a frozen copy and its element count.
- * Dims are integers in [1, 2^32); the size must be > 0 and its bytes exact in a double.
+ * Dims are positive integers; the byte size must be exact in a double (< 2^53). (Ops
+ * check their own limits: their dims travel to native code as uint32.)
  */
 export function checkShape(
   shape: unknown,
@@ -104,12 +103,8 @@ export function checkShape(
     if (typeof d !== "number") {
       throw typeError(op, `shape[${i}] to be a number`, describe(d));
     }
-    if (!Number.isInteger(d) || d < 0 || d > MAX_DIM) {
-      throw rangeError(
-        op,
-        `shape[${i}] to be an integer in [1, 2^32)`,
-        describe(d),
-      );
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw rangeError(op, `shape[${i}] to be a positive integer`, describe(d));
     }
     size *= d;
   }

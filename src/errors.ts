@@ -54,7 +54,7 @@ export interface BitnetErrorOptions {
  *
  * @example
  * ```ts
- * import { BitnetError, Device } from "./mod.ts";
+ * import { BitnetError, Device } from "../mod.ts";
  * using dev = await Device.open({ backend: "cpu" });
  * try {
  *   dev.empty([2 ** 50], "u8");

@@ -9,7 +9,7 @@
 
 import { ABI_VERSION, Status } from "./abi.ts";
 import { BitnetError } from "./errors.ts";
-import { symbols, type Symbols } from "./ffi.ts";
+import { type Symbols, symbols } from "./ffi.ts";
 
 let opened: { lib: Deno.DynamicLibrary<typeof symbols>; path: string } | null = null;
 
@@ -22,11 +22,7 @@ function readEnv(name: string): string | undefined {
 }
 
 function defaultLibraryUrl(): URL {
-  const ext = Deno.build.os === "darwin"
-    ? "dylib"
-    : Deno.build.os === "windows"
-    ? "dll"
-    : "so";
+  const ext = Deno.build.os === "darwin" ? "dylib" : Deno.build.os === "windows" ? "dll" : "so";
   const base = Deno.build.os === "windows" ? "bitnet_metal" : "libbitnet_metal";
   return new URL(`../build/${base}.${ext}`, import.meta.url);
 }

@@ -139,12 +139,17 @@ function rank2(t: Tensor, op: string, what: string, names: string): [number, num
   throw rangeError(op, `${what} of shape ${names}`, `shape [${t.shape.join(", ")}]`);
 }
 
-function params(a: number, b: number, c: number, d: number): Uint32Array {
+const PARAM_NAMES = ["first", "second", "third", "fourth"];
+
+/** The op's params struct; every dim must fit the native uint32 fields. */
+function params(op: string, a: number, b: number, c: number, d: number): Uint32Array {
   const p = new Uint32Array(new ArrayBuffer(OP_PARAMS_SIZE));
-  p[0] = a;
-  p[1] = b;
-  p[2] = c;
-  p[3] = d;
+  [a, b, c, d].forEach((v, i) => {
+    if (!(v >= 0 && v < 2 ** 32)) {
+      throw rangeError(op, `dims below 2^32 (${PARAM_NAMES[i]} param)`, describe(v));
+    }
+    p[i] = v;
+  });
   return p;
 }
 
@@ -163,9 +168,10 @@ export function encodeQuantizeTernary(ctx: EncodeContext, w: unknown): TernaryWe
   assertOpen(ctx.core, op);
   const wt = checkTensor(ctx, w, op, "w", "f32");
   const [n, k] = rank2(wt, op, "w", "[n, k]");
+  const p = params(op, n, k, 0, 0);
   const packed = ctx.output([n, ternaryRowBytes(k)], "u8", op);
   const scale = ctx.output([1], "f32", op);
-  ctx.encode(OpId.QUANTIZE_TERNARY, params(n, k, 0, 0), [wt, packed, scale], op);
+  ctx.encode(OpId.QUANTIZE_TERNARY, p, [wt, packed, scale], op);
   ctx.requireFinite(scale, op);
   return new TernaryWeights(packed, scale, [n, k]);
 }
@@ -181,10 +187,11 @@ export function encodeQuantizeActivations(
   assertOpen(ctx.core, op);
   const xt = checkTensor(ctx, x, op, "x", "f32");
   const [m, k] = rank12(xt, op, "x", "[m, k] or [k]");
+  const p = params(op, m, k, 0, 0);
   const alloc = temporary ? ctx.temp.bind(ctx) : ctx.output.bind(ctx);
   const q = alloc([m, paddedK(k)], "i8", op);
   const scale = alloc([m], "f32", op);
-  ctx.encode(OpId.QUANTIZE_ACT_INT8, params(m, k, 0, 0), [xt, q, scale], op);
+  ctx.encode(OpId.QUANTIZE_ACT_INT8, p, [xt, q, scale], op);
   ctx.requireFinite(scale, op);
   return new QuantizedActivations(q, scale, xt.shape);
 }
@@ -212,14 +219,22 @@ export function encodeBitlinear(
     const xt = checkTensor(ctx, x, op, "x", "f32");
     const [, xk] = rank12(xt, op, "x", "[m, k] or [k]");
     if (xk !== k) {
-      throw rangeError(op, `x with k = ${k} features (w is [${n}, ${k}])`, `shape [${xt.shape.join(", ")}]`);
+      throw rangeError(
+        op,
+        `x with k = ${k} features (w is [${n}, ${k}])`,
+        `shape [${xt.shape.join(", ")}]`,
+      );
     }
     qa = encodeQuantizeActivations(ctx, xt, op, true);
   } else if (x instanceof QuantizedActivations) {
     checkTensor(ctx, x.q, op, "x.q", "i8");
     checkTensor(ctx, x.scale, op, "x.scale", "f32");
     if (x.k !== k) {
-      throw rangeError(op, `x with k = ${k} features (w is [${n}, ${k}])`, `shape [${x.shape.join(", ")}]`);
+      throw rangeError(
+        op,
+        `x with k = ${k} features (w is [${n}, ${k}])`,
+        `shape [${x.shape.join(", ")}]`,
+      );
     }
     qa = x;
   } else {
@@ -227,14 +242,10 @@ export function encodeBitlinear(
   }
   const m = qa.m;
   const oneD = qa.shape.length === 1;
-  const y = ctx.output(oneD ? [n] : [m, n], out === "f32" ? "f32" : "i32", op);
   const mode = out === "f32" ? BitlinearMode.F32 : BitlinearMode.I32;
-  ctx.encode(
-    OpId.BITLINEAR,
-    params(m, n, k, mode),
-    [tw.packed, tw.scale, qa.q, qa.scale, y],
-    op,
-  );
+  const p = params(op, m, n, k, mode);
+  const y = ctx.output(oneD ? [n] : [m, n], out === "f32" ? "f32" : "i32", op);
+  ctx.encode(OpId.BITLINEAR, p, [tw.packed, tw.scale, qa.q, qa.scale, y], op);
   return y;
 }
 
@@ -244,8 +255,9 @@ export function encodeDequantizeTernary(ctx: EncodeContext, w: unknown): Tensor<
   assertOpen(ctx.core, op);
   const tw = checkWeights(ctx, w, op);
   const [n, k] = tw.shape;
+  const p = params(op, n, k, 0, 0);
   const out = ctx.output([n, k], "f32", op);
-  ctx.encode(OpId.DEQUANTIZE_TERNARY, params(n, k, 0, 0), [tw.packed, tw.scale, out], op);
+  ctx.encode(OpId.DEQUANTIZE_TERNARY, p, [tw.packed, tw.scale, out], op);
   return out;
 }
 
@@ -285,8 +297,9 @@ export function encodeMatmul(
   const op = "matmul";
   assertOpen(ctx.core, op);
   const { at, bt, m, n, k, trans, oneD } = matmulShapes(ctx, a, b, options, op);
+  const p = params(op, m, n, k, trans ? 1 : 0);
   const c = ctx.output(oneD ? [n] : [m, n], "f32", op);
-  ctx.encode(OpId.MATMUL_F32, params(m, n, k, trans ? 1 : 0), [at, bt, c], op);
+  ctx.encode(OpId.MATMUL_F32, p, [at, bt, c], op);
   return c;
 }
 
@@ -308,9 +321,9 @@ export function encodeMpsMatmul(
     );
   }
   const { at, bt, m, n, k, trans, oneD } = matmulShapes(ctx, a, b, options, op);
+  const p = params(op, m, n, k, (trans ? 1 : 0) | (MpsDtype.F32 << 8));
   const c = ctx.output(oneD ? [n] : [m, n], "f32", op);
-  const flags = (trans ? 1 : 0) | (MpsDtype.F32 << 8);
-  ctx.encode(OpId.MPS_MATMUL, params(m, n, k, flags), [at, bt, c], op);
+  ctx.encode(OpId.MPS_MATMUL, p, [at, bt, c], op);
   return c;
 }
 
@@ -325,11 +338,8 @@ export function encodeReadProbe(ctx: EncodeContext, data: unknown): Tensor<"u32"
   if (dt.byteLength % 4 !== 0) {
     throw rangeError(op, "data of a whole number of 32-bit words", `${dt.byteLength} bytes`);
   }
-  const words = dt.byteLength / 4;
-  if (words >= 2 ** 32) {
-    throw rangeError(op, "fewer than 2^32 words", `${words}`);
-  }
+  const p = params(op, dt.byteLength / 4, 0, 0, 0);
   const sum = ctx.output([1], "u32", op);
-  ctx.encode(OpId.READ_PROBE, params(words, 0, 0, 0), [dt, sum], op);
+  ctx.encode(OpId.READ_PROBE, p, [dt, sum], op);
   return sum;
 }

@@ -75,7 +75,7 @@ export interface TensorOptions {
  *
  * @example
  * ```ts
- * import { Device } from "./mod.ts";
+ * import { Device } from "../mod.ts";
  * using dev = await Device.open({ backend: "cpu" });
  * using t = dev.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
  * console.log(t.shape, t.dtype, await t.read()); // [2, 3] "f32" Float32Array(6)

@@ -11,9 +11,7 @@ import type { Device } from "./device.ts";
 
 function checkDims(shape: unknown, rank: 1 | 2 | "1or2", op: string): number[] {
   const ok = Array.isArray(shape) &&
-    (rank === "1or2"
-      ? shape.length === 1 || shape.length === 2
-      : shape.length === rank) &&
+    (rank === "1or2" ? shape.length === 1 || shape.length === 2 : shape.length === rank) &&
     shape.every((d) => Number.isInteger(d) && d >= 1 && d < 2 ** 32);
   if (!ok) {
     const want = rank === 1
@@ -51,7 +49,7 @@ function checkPart(
  *
  * @example
  * ```ts
- * import { Device } from "./mod.ts";
+ * import { Device } from "../mod.ts";
  * using dev = await Device.open({ backend: "cpu" });
  * using w = dev.tensor(new Float32Array(4 * 256).map(() => Math.random() - 0.5), [4, 256]);
  * using tw = await dev.quantizeTernary(w);

@@ -113,6 +113,25 @@ export function deviceTest(
   }
 }
 
+/**
+ * Registers a last test that checks every tensor the file's tests made was freed (pool
+ * buffers in use = 0 on each shared device). Call it at the end of a test file.
+ */
+export function leakCheck(): void {
+  Deno.test("no tensors leaked by this file's tests", () => {
+    for (const [index, dev] of cache) {
+      if (dev.closed) continue;
+      const stats = dev.poolStats();
+      if (stats.buffersInUse !== 0) {
+        throw new AssertionError({
+          message: `device ${index} (${dev.backend}) still has ${stats.buffersInUse} buffers ` +
+            `(${stats.bytesInUse} bytes) in use`,
+        });
+      }
+    }
+  });
+}
+
 // ---- data ----------------------------------------------------------------------------------
 
 /** A seeded PRNG (mulberry32): uniform in [0, 1). */
@@ -233,7 +252,15 @@ export function assertClose(
       bad++;
     }
   }
-  if (bad) fail(what, lines, bad, want.length, ` (atol ${typeof tol.atol === "number" ? tol.atol : "per element"}, rtol ${tol.rtol})`);
+  if (bad) {
+    fail(
+      what,
+      lines,
+      bad,
+      want.length,
+      ` (atol ${typeof tol.atol === "number" ? tol.atol : "per element"}, rtol ${tol.rtol})`,
+    );
+  }
 }
 
 /** Distance of v from the nearest rounding tie (x.5), relative to max(1, |v|). */

@@ -77,8 +77,28 @@ Deno.test("abi: bn_op_buffer_bytes agrees with the header's buffer sizes", () =>
   for (const [op, params, want] of cases) {
     want.forEach((bytes, i) => assert.equal(opBytes(op, params, i), bytes, `op ${op} buffer ${i}`));
   }
-  // n·k beyond 32 bits is computed in 64 bits, not wrapped
-  assert.equal(opBytes(OpId.MATMUL_F32, [1, 0xffffffff, 0xffffffff, 1], 1), 0xffffffff * 0xffffffff * 4);
+  // sizes beyond 64 bits are refused, never wrapped to a small number of bytes
+  const huge: [number, number[]][] = [
+    [OpId.MATMUL_F32, [2 ** 31, 2 ** 31, 2 ** 31, 1]],
+    [OpId.MATMUL_F32, [1, 0xffffffff, 0xffffffff, 0]],
+    [OpId.QUANTIZE_TERNARY, [2 ** 31, 2 ** 31, 0, 0]],
+    [OpId.QUANTIZE_ACT_INT8, [2 ** 31, 2 ** 31, 0, 0]],
+    [OpId.DEQUANTIZE_TERNARY, [2 ** 31, 2 ** 31, 0, 0]],
+    [OpId.BITLINEAR, [2 ** 31, 2 ** 31, 2 ** 24, 0]],
+    [OpId.MPS_MATMUL, [2 ** 31, 2 ** 31, 2 ** 31, 0]],
+  ];
+  for (const [op, params] of huge) {
+    for (let i = 0; i < lib().bn_op_buffer_count(op); i++) {
+      const r = opBytes(op, params, i);
+      assert.ok(
+        (r instanceof BitnetError && r.code === "SIZE") || (typeof r === "number" && r >= 2 ** 40),
+        `op ${op} params ${params} buffer ${i}: got ${
+          r instanceof BitnetError ? r.code : r
+        } bytes ` +
+          `(a wrapped 64-bit product lets a tiny buffer pass the validator)`,
+      );
+    }
+  }
   // bad params: zero dims, reserved fields, bad mode, k > 2^24, unknown op, bad index
   const bad: [number, number[], number, string[]][] = [
     [OpId.BITLINEAR, [0, 1, 1, 0], 0, ["INVALID_ARGUMENT"]],
@@ -163,7 +183,10 @@ Deno.test("abi: a freed buffer handle and a closed device handle become invalid"
     assert.equal(out[0], 64n);
     assert.equal(l.bn_buffer_free(buf), 0);
     assert.equal(l.bn_buffer_free(buf), Status.INVALID_HANDLE, "double free");
-    assert.equal(await l.bn_buffer_read(buf, 0n, new Uint8Array(new ArrayBuffer(4)), 4n), Status.INVALID_HANDLE);
+    assert.equal(
+      await l.bn_buffer_read(buf, 0n, new Uint8Array(new ArrayBuffer(4)), 4n),
+      Status.INVALID_HANDLE,
+    );
     assert.equal(l.bn_buffer_create(dev, 64n, 0, out), 0);
     const buf2 = out[0];
     assert.equal(l.bn_device_close(dev), 0);
@@ -191,4 +214,68 @@ Deno.test("abi: device info decodes to sane values", () => {
       assert.equal(d.deviceType, "cpu");
     }
   });
+});
+
+// ---- loading the library (in a child process: the library is opened once per process) --
+
+async function loadInChild(libPath: string): Promise<{ ok: boolean; out: string }> {
+  const mod = new URL("../mod.ts", import.meta.url).href;
+  const code = `import { Device } from ${JSON.stringify(mod)};
+try { Device.list(); console.log("LOADED"); }
+catch (e) { console.log(e.name + ": " + e.message + " status=" + e.status); }`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    env: { BITNET_METAL_LIB: libPath, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  return { ok: out.success, out: text };
+}
+
+Deno.test("loading: a missing library says to run `deno task build`", async () => {
+  const r = await loadInChild("/nonexistent/libbitnet_metal.so");
+  assert.ok(r.ok, r.out);
+  assert.match(r.out, /BitnetError: \[dlopen\] native library not found at \/nonexistent/);
+  assert.match(r.out, /deno task build/);
+});
+
+Deno.test({
+  name: "loading: a library of another ABI version is refused after dlopen",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    // A stub exporting every symbol of the table, with bn_abi_version() = 2.
+    const { symbols } = await import("../src/ffi.ts");
+    const names = new Set<string>();
+    for (const [key, def] of Object.entries(symbols)) {
+      if ((def as { optional?: boolean }).optional) continue;
+      names.add((def as { name?: string }).name ?? key);
+    }
+    const c = [...names].map((n) =>
+      n === "bn_abi_version"
+        ? "unsigned bn_abi_version(void) { return 2; }"
+        : `int ${n}(void) { return 0; }`
+    ).join("\n");
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(`${dir}/stub.c`, c);
+      const ext = Deno.build.os === "darwin" ? "dylib" : "so";
+      let built;
+      try {
+        built = await new Deno.Command("clang", {
+          args: ["-shared", "-fPIC", "-o", `${dir}/libstub.${ext}`, `${dir}/stub.c`],
+          stderr: "piped",
+        }).output();
+      } catch {
+        console.log("clang not found: skipped");
+        return;
+      }
+      assert.ok(built.success, new TextDecoder().decode(built.stderr));
+      const r = await loadInChild(`${dir}/libstub.${ext}`);
+      assert.ok(r.ok, r.out);
+      assert.match(r.out, /BitnetError: \[dlopen\] expected native ABI version 1 but received 2/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

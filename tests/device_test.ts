@@ -5,7 +5,14 @@
 
 import assert from "node:assert/strict";
 import { BitnetError, Device } from "../mod.ts";
-import { allDevices, deviceTest, devicesUnderTest, label, openDevice } from "./_helpers.ts";
+import {
+  allDevices,
+  devicesUnderTest,
+  deviceTest,
+  label,
+  leakCheck,
+  openDevice,
+} from "./_helpers.ts";
 
 function withEnv<T>(name: string, value: string | undefined, fn: () => T): T {
   const old = Deno.env.get(name);
@@ -77,7 +84,16 @@ deviceTest("device: info matches the listing", (dev, info) => {
 });
 
 deviceTest("device: supports() knows every op, and says no to mpsMatmul off Metal", (dev) => {
-  for (const op of ["quantizeTernary", "quantizeActivations", "bitlinear", "dequantizeTernary", "matmul", "readProbe"] as const) {
+  for (
+    const op of [
+      "quantizeTernary",
+      "quantizeActivations",
+      "bitlinear",
+      "dequantizeTernary",
+      "matmul",
+      "readProbe",
+    ] as const
+  ) {
     assert.equal(dev.supports(op), true, op);
   }
   assert.equal(dev.supports("mpsMatmul"), dev.backend === "metal");
@@ -94,7 +110,9 @@ deviceTest("device: supports() knows every op, and says no to mpsMatmul off Meta
 deviceTest("device: poolStats() and trimPool()", (dev) => {
   dev.trimPool();
   const before = dev.poolStats();
-  for (const key of ["hits", "misses", "bytesInUse", "bytesCached", "buffersInUse", "allocations"]) {
+  for (
+    const key of ["hits", "misses", "bytesInUse", "bytesCached", "buffersInUse", "allocations"]
+  ) {
     assert.ok(Number.isSafeInteger(before[key as keyof typeof before]), key);
   }
   const t = dev.empty([1000], "f32");
@@ -167,3 +185,5 @@ for (const info of devicesUnderTest()) {
     assert.equal(ta.closed, true);
   });
 }
+
+leakCheck();

@@ -86,70 +86,104 @@ static ALWAYS_INLINE TARGET_VNNI __m128i red4_512(__m512i a, __m512i b, __m512i 
   return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-/* NR weight rows (row stride rb) × M activation rows (stride kp) over nblk blocks.
- * S = 2 gives each (row, act) pair two accumulators for more independent chains.
- * raw[r*M + i] = Σ c·x. M, NR, S are constants after inlining: everything unrolls and the
- * accumulators live in registers (NR·M·S <= 16). */
+/* NR weight rows (row stride rb) × M activation rows (stride kp) over nblk blocks;
+ * raw[r*M + i] = Σ c·x. M, NR, SPLIT are constants after inlining: everything unrolls and
+ * the accumulators live in registers.
+ *
+ * Decoding: the 32-byte block is broadcast to both halves of a zmm and ANDed with
+ * 0x03 (low half) | 0x0C (high half), which leaves c_0 in the low 32 bytes and 4·c_1 in the
+ * high 32: the codes of weights 0..63 of the block in order, matching 64 consecutive
+ * activation bytes (no reordering). Weights 64..127 come from the same broadcast either
+ * ANDed with 0x30 | 0xC0 (16·c_2, 64·c_3) into separate accumulators (SPLIT = 1: one op
+ * per 64 weights, for the memory-bound small tiles) or shifted right by 4 first and ANDed
+ * with the first mask into the same accumulators (SPLIT = 0: fewer registers, for the
+ * compute-bound tiles). Each dword lane then holds 4^p × an exact partial sum, and an
+ * arithmetic shift right by 2p per lane (exact) removes the factor before the horizontal
+ * add. A lane grows by at most 2·4·64·2·128 = 2^17 per block, so lanes are folded into an
+ * unscaled accumulator every FOLD_BLOCKS blocks, long before they could reach 2^31. */
+#define FOLD_BLOCKS 8192u
+#ifndef BL_PF_GROUPS
+#define BL_PF_GROUPS 1
+#endif
 static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, const int8_t* x,
                                                 uint64_t kp, uint64_t nblk, const int M,
-                                                const int NR, const int S, int32_t* raw) {
-  const __m512i m3 = _mm512_set1_epi8(3);
-  const __m512i sh01 = _mm512_set_epi64(2, 2, 2, 2, 0, 0, 0, 0);
-  const __m512i sh23 = _mm512_set_epi64(6, 6, 6, 6, 4, 4, 4, 4);
-  __m512i acc[16];
-  for (int t = 0; t < NR * M * S; t++) acc[t] = _mm512_setzero_si512();
-  for (uint64_t b = 0; b < nblk; b++) {
-    __m512i c01[4], c23[4];
-    for (int r = 0; r < NR; r++) {
-      __m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(w + r * rb + 32 * b)));
-      c01[r] = _mm512_and_si512(_mm512_srlv_epi64(wb, sh01), m3); /* weights 0..63   */
-      c23[r] = _mm512_and_si512(_mm512_srlv_epi64(wb, sh23), m3); /* weights 64..127 */
-    }
-    for (int i = 0; i < M; i++) {
-      const int8_t* xi = x + (uint64_t)i * kp + 128 * b;
-      __m512i x01 = _mm512_loadu_si512(xi), x23 = _mm512_loadu_si512(xi + 64);
+                                                const int NR, const int SPLIT, int32_t* raw) {
+  const __m512i lo = _mm512_inserti64x4(_mm512_set1_epi8(0x03), _mm256_set1_epi8(0x0c), 1);
+  const __m512i hi = _mm512_inserti64x4(_mm512_set1_epi8(0x30), _mm256_set1_epi8((char)0xc0), 1);
+  const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi32(0), _mm256_set1_epi32(2), 1);
+  const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(6), 1);
+  /* Prefetch the same position BL_PF_GROUPS tiles ahead: rows are contiguous, so that is
+   * NR·rb bytes per group further on (harmless past the end: prefetches never fault). */
+  const uint64_t pf = (uint64_t)BL_PF_GROUPS * NR * rb;
+  const int T = NR * M;
+  __m512i sum[16];
+  for (int t = 0; t < T; t++) sum[t] = _mm512_setzero_si512();
+  for (uint64_t b0 = 0; b0 < nblk; b0 += FOLD_BLOCKS) {
+    const uint64_t b1 = nblk - b0 < FOLD_BLOCKS ? nblk : b0 + FOLD_BLOCKS;
+    __m512i acc[16], acc_hi[16]; /* acc_hi: SPLIT only */
+    for (int t = 0; t < T; t++) acc[t] = acc_hi[t] = _mm512_setzero_si512();
+    for (uint64_t b = b0; b < b1; b++) {
+      __m512i c01[8], c23[8];
       for (int r = 0; r < NR; r++) {
-        int t = (r * M + i) * S;
-        acc[t] = _mm512_dpbusd_epi32(acc[t], c01[r], x01);
-        acc[t + S - 1] = _mm512_dpbusd_epi32(acc[t + S - 1], c23[r], x23);
+        const uint8_t* wp = w + r * rb + 32 * b;
+        if (BL_PF_GROUPS && (b & 1) == 0) _mm_prefetch((const char*)(wp + pf), _MM_HINT_T0);
+        __m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)wp));
+        c01[r] = _mm512_and_si512(wb, lo);
+        c23[r] = SPLIT ? _mm512_and_si512(wb, hi) : _mm512_and_si512(_mm512_srli_epi64(wb, 4), lo);
+      }
+      for (int i = 0; i < M; i++) {
+        const int8_t* xi = x + (uint64_t)i * kp + 128 * b;
+        __m512i x01 = _mm512_loadu_si512(xi), x23 = _mm512_loadu_si512(xi + 64);
+        for (int r = 0; r < NR; r++) {
+          const int t = r * M + i;
+          acc[t] = _mm512_dpbusd_epi32(acc[t], c01[r], x01);
+          if (SPLIT) acc_hi[t] = _mm512_dpbusd_epi32(acc_hi[t], c23[r], x23);
+          else acc[t] = _mm512_dpbusd_epi32(acc[t], c23[r], x23);
+        }
       }
     }
+    for (int t = 0; t < T; t++) {
+      __m512i v = _mm512_srav_epi32(acc[t], sh_lo);
+      if (SPLIT) v = _mm512_add_epi32(v, _mm512_srav_epi32(acc_hi[t], sh_hi));
+      sum[t] = _mm512_add_epi32(sum[t], v);
+    }
   }
-  __m512i v[16];
-  const int T = NR * M;
-  for (int t = 0; t < T; t++) v[t] = S == 2 ? _mm512_add_epi32(acc[2 * t], acc[2 * t + 1]) : acc[t];
-  for (int t = T; t < ((T + 3) & ~3); t++) v[t] = _mm512_setzero_si512();
+  for (int t = T; t < ((T + 3) & ~3); t++) sum[t] = _mm512_setzero_si512();
   int32_t tmp[16];
   for (int t = 0; t < T; t += 4) {
-    _mm_storeu_si128((__m128i*)(tmp + t), red4_512(v[t], v[t + 1], v[t + 2], v[t + 3]));
+    _mm_storeu_si128((__m128i*)(tmp + t), red4_512(sum[t], sum[t + 1], sum[t + 2], sum[t + 3]));
   }
   for (int t = 0; t < T; t++) raw[t] = tmp[t];
 }
 
 /* Weight rows [j0, j1) × activation rows ib .. ib+M-1. NR rows at a time, then singles. */
-#define VNNI_ROWS(M_, NR_, S_, S1_)                                                          \
+#define VNNI_ROWS(M_, NR_, SPLIT_)                                                           \
   static TARGET_VNNI void vnni_rows_##M_(const bl_ctx_t* c, uint32_t ib, uint64_t j0,       \
                                          uint64_t j1) {                                     \
     int32_t raw[16];                                                                         \
     const int8_t* x = c->x + (uint64_t)ib * c->kp;                                           \
     uint64_t j = j0;                                                                         \
     for (; j + NR_ <= j1; j += NR_) {                                                        \
-      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, NR_, S_, raw);               \
+      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, NR_, SPLIT_, raw);           \
       bl_emit(c, ib, j, M_, NR_, raw);                                                       \
     }                                                                                        \
     for (; j < j1; j++) {                                                                    \
-      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 1, S1_, raw);                \
+      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 1, M_ <= 8, raw);            \
       bl_emit(c, ib, j, M_, 1, raw);                                                         \
     }                                                                                        \
   }
-VNNI_ROWS(1, 4, 2, 2)
-VNNI_ROWS(2, 4, 2, 2)
-VNNI_ROWS(3, 4, 1, 2)
-VNNI_ROWS(4, 4, 1, 2)
-VNNI_ROWS(5, 2, 1, 2)
-VNNI_ROWS(6, 2, 1, 2)
-VNNI_ROWS(7, 2, 1, 2)
-VNNI_ROWS(8, 2, 1, 2)
+#ifndef BL_CFG
+VNNI_ROWS(1, 4, 1)
+VNNI_ROWS(2, 4, 0)
+#else
+BL_CFG
+#endif
+VNNI_ROWS(3, 4, 0)
+VNNI_ROWS(4, 4, 0)
+VNNI_ROWS(5, 2, 0)
+VNNI_ROWS(6, 2, 0)
+VNNI_ROWS(7, 2, 0)
+VNNI_ROWS(8, 2, 0)
 
 static void (*const vnni_rows[9])(const bl_ctx_t*, uint32_t, uint64_t, uint64_t) = {
     NULL, vnni_rows_1, vnni_rows_2, vnni_rows_3, vnni_rows_4,

@@ -236,8 +236,11 @@ void bn_parallel_for(uint32_t n, void (*fn)(void* ctx, uint32_t i), void* ctx) {
   tl_in_pool = 0;
   /* Close, then wait for the workers still inside (they are finishing their last item). */
   uint64_t s = atomic_fetch_or(&p->state, ST_CLOSED) | ST_CLOSED;
-  while ((s & ST_ACTIVE_MASK) != 0) {
-    cpu_relax();
+  for (uint32_t spins = 0; (s & ST_ACTIVE_MASK) != 0; spins++) {
+    /* A worker still inside may have been preempted (more runnable threads than cores):
+     * after ~50 µs of polling, give it our core instead of burning a time slice. */
+    if (spins < 4096) cpu_relax();
+    else sched_yield();
     s = atomic_load_explicit(&p->state, memory_order_acquire);
   }
   pthread_mutex_unlock(&p->call_mu);

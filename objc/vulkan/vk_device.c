@@ -103,7 +103,7 @@ int32_t bnvk_wait_fence(bnvk_dev_t* d, VkFence fence, const char* what) {
       d->broken = BN_ERR_DEVICE_LOST;
       d->hung = true;
       return bn_fail(BN_ERR_DEVICE_LOST,
-                     "vulkan: %s did not complete within %.0f s (BITNET_VULKAN_TIMEOUT_S); "
+                     "vulkan: %s did not complete within %g s (BITNET_VULKAN_TIMEOUT_S); "
                      "the device is unusable now",
                      what, (double)d->fence_timeout_ns / 1e9);
     }
@@ -153,7 +153,19 @@ static void barrier(bnvk_dev_t* d, VkCommandBuffer cmd, VkPipelineStageFlags src
 
 enum { PURPOSE_SHARED, PURPOSE_PRIVATE, PURPOSE_STAGING };
 
-/* Fills out (UINT32_MAX-terminated) with the memory types for a purpose, best first. */
+/* Fills out (UINT32_MAX-terminated) with the memory types for a purpose, best first.
+ *
+ * SHARED: host-visible and coherent, host-cached first. The host reads SHARED memory through
+ * its pointer, and uncached memory reads at a crawl: on an H200, the ReBAR type
+ * (DEVICE_LOCAL|HOST_VISIBLE) read at 0.02 GB/s against 6+ GB/s for cached system memory. So
+ * on discrete GPUs SHARED is system memory (the GPU reads it over PCIe, as the header says;
+ * BITNET_VULKAN_SHARED_DEVICE_LOCAL=1 prefers the ReBAR heap instead, for write-only data),
+ * and on unified devices the device-local type that is also cached.
+ * PRIVATE: device-local only when the device has device-local memory at all (a full VRAM is
+ * BN_ERR_OUT_OF_MEMORY, never a silent fall back to system memory); on discrete GPUs the
+ * type that is not host-visible (plain VRAM); elsewhere a mappable one, so that writes and
+ * reads need no staging copy.
+ * STAGING: host-cached system memory, for fast copies out. */
 static void rank_types(const bnvk_phys_t* p, int purpose, uint32_t* out) {
   const VkMemoryPropertyFlags HV = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
                               HC = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
@@ -164,24 +176,35 @@ static void rank_types(const bnvk_phys_t* p, int purpose, uint32_t* out) {
                                       VK_MEMORY_PROPERTY_DEVICE_COHERENT_BIT_AMD |
                                       VK_MEMORY_PROPERTY_DEVICE_UNCACHED_BIT_AMD;
   const bool discrete = p->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
+  const bool rebar = bnvk_env_flag("BITNET_VULKAN_SHARED_DEVICE_LOCAL");
+  bool any_local = false;
+  for (uint32_t t = 0; t < p->mem.memoryTypeCount; t++) {
+    VkMemoryPropertyFlags f = p->mem.memoryTypes[t].propertyFlags;
+    if (!(f & avoid) && (f & DL)) any_local = true;
+  }
   int score[VK_MAX_MEMORY_TYPES];
   uint32_t n = 0;
   for (uint32_t t = 0; t < p->mem.memoryTypeCount; t++) {
     VkMemoryPropertyFlags f = p->mem.memoryTypes[t].propertyFlags;
     if ((f & avoid) || p->mem.memoryHeaps[p->mem.memoryTypes[t].heapIndex].size == 0) continue;
     const bool mappable = (f & (HV | HC)) == (HV | HC);
+    const bool local = (f & DL) != 0, cached = (f & HCA) != 0;
     int s = -1;
     switch (purpose) {
-      case PURPOSE_SHARED: /* host-visible, coherent; device-local first (ReBAR, unified) */
-        if (mappable) s = 1 + ((f & DL) ? 4 : 0) + ((f & HCA) ? 1 : 0);
+      case PURPOSE_SHARED:
+        if (!mappable) break;
+        s = 1 + (cached ? 4 : 0);
+        if (discrete) s += rebar ? (local ? 8 : 0) : (local ? 0 : 2);
+        else s += local ? 2 : 0;
         break;
-      case PURPOSE_PRIVATE: /* device-local first; on discrete GPUs not host-visible */
-        s = 1 + ((f & DL) ? 8 : 0);
+      case PURPOSE_PRIVATE:
+        if (any_local && !local) break;
+        s = 1;
         if (discrete) s += (f & HV) ? 0 : 4;
-        else s += mappable ? 4 : 0;
+        else s += (mappable ? 4 : 0) + (cached ? 1 : 0);
         break;
-      case PURPOSE_STAGING: /* host memory the CPU reads fast */
-        if (mappable) s = 1 + ((f & HCA) ? 4 : 0) + ((f & DL) ? 0 : 2);
+      case PURPOSE_STAGING:
+        if (mappable) s = 1 + (cached ? 4 : 0) + (local ? 0 : 2);
         break;
     }
     if (s < 0) continue;

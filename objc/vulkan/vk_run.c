@@ -167,8 +167,10 @@ bool bnvk_supports_op(void* dev, uint32_t op) {
       {BN_OP_QUANTIZE_TERNARY, 64, 256, 0, 0},   {BN_OP_QUANTIZE_TERNARY, 1024, 4096, 0, 0},
       {BN_OP_QUANTIZE_ACT_INT8, 1, 256, 0, 0},   {BN_OP_QUANTIZE_ACT_INT8, 64, 4096, 0, 0},
       {BN_OP_BITLINEAR, 1, 64, 256, 0},          {BN_OP_BITLINEAR, 1, 64, 256, 1},
+      {BN_OP_BITLINEAR, 4, 64, 256, 0},          {BN_OP_BITLINEAR, 4, 64, 256, 1},
       {BN_OP_BITLINEAR, 64, 256, 512, 0},        {BN_OP_BITLINEAR, 64, 256, 512, 1},
       {BN_OP_DEQUANTIZE_TERNARY, 64, 256, 0, 0}, {BN_OP_MATMUL_F32, 1, 64, 256, 1},
+      {BN_OP_MATMUL_F32, 1, 64, 256, 0},
       {BN_OP_MATMUL_F32, 64, 64, 256, 0},        {BN_OP_MATMUL_F32, 64, 64, 256, 1},
       {BN_OP_READ_PROBE, 1u << 20, 0, 0, 0},
   };
