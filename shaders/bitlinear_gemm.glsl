@@ -24,6 +24,9 @@
 
 #define TILE BN_BL_GEMM_TILE
 #define STRIDE 9  // uvec4 per staged row: 8 used + 1 pad
+#if BN_BL_GEMM_TILE != 64 || BN_BL_GEMM_WG != 256
+#error "the staging and the 16 x 16 invocation grid assume a 64 x 64 tile and 256 invocations"
+#endif
 
 layout(local_size_x = BN_BL_GEMM_WG, local_size_y = 1, local_size_z = 1) in;
 

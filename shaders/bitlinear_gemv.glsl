@@ -31,6 +31,9 @@
 #define WG BN_BL_GEMV_WG
 #define ROWS BN_BL_GEMV_ROWS
 #define NV (ROWS * BN_M)
+#if BN_BL_GEMV_ROWS * BN_M > BN_BL_GEMV_WG
+#error "the final reduction writes one output per invocation: ROWS * M must be <= WG"
+#endif
 
 layout(local_size_x = BN_BL_GEMV_WG, local_size_y = 1, local_size_z = 1) in;
 

@@ -23,21 +23,31 @@ uint bn_kp(uint k) {
 // exactly. So these divisions are done with integer long division and round-to-nearest-even.
 // They run once per row / tensor, never in an inner loop.
 
-// x = M · 2^e with M in [2^23, 2^24) for a positive normal finite x; false otherwise.
+// x = M · 2^e with M in [2^23, 2^24) for a positive finite nonzero x (subnormals are
+// normalised from their bits, so a flush-to-zero device still reads them exactly); false for
+// zero, negative, infinite and NaN x.
 bool bn_decompose(float x, out uint M, out int e) {
   uint b = floatBitsToUint(x);
   uint E = (b >> 23) & 0xFFu;
-  M = (b & 0x7FFFFFu) | 0x800000u;
-  e = int(E) - 150;
-  return (b >> 31) == 0u && E != 0u && E != 255u;
+  uint f = b & 0x7FFFFFu;
+  if (E == 0u) {
+    int z = 23 - findMSB(f);  // f != 0 checked below; findMSB(0) = -1 gives z = 24
+    M = f << uint(min(z, 23));
+    e = -149 - z;
+  } else {
+    M = f | 0x800000u;
+    e = int(E) - 150;
+  }
+  return (b >> 31) == 0u && E != 255u && (E != 0u || f != 0u);
 }
 
-// Bit `pos` (0..63) of the 64-bit integer (qh:ql).
+// Bit `pos` of the 64-bit integer (qh:ql); 0 outside 0..63.
 uint bn_bit64(uint qh, uint ql, int pos) {
+  if (pos < 0 || pos > 63) return 0u;
   return pos >= 32 ? (qh >> uint(pos - 32)) & 1u : (ql >> uint(pos)) & 1u;
 }
 
-// Whether any of the bits [0, pos) of (qh:ql) is set (pos 0..64).
+// Whether any of the bits [0, pos) of (qh:ql) is set (pos clamped to 0..64).
 bool bn_any_below64(uint qh, uint ql, int pos) {
   if (pos <= 0) return false;
   if (pos < 32) return (ql & ((1u << uint(pos)) - 1u)) != 0u;
@@ -47,31 +57,37 @@ bool bn_any_below64(uint qh, uint ql, int pos) {
   return (qh & ((1u << uint(pos - 32)) - 1u)) != 0u;
 }
 
-// Rounds (Q + f) · 2^e2 to the nearest f32 (ties to even), where Q = (qh:ql) has at least 25
-// significant bits and f in [0, 1) is nonzero exactly when `sticky`. Returns -1.0 when the
-// result is not a normal float (the caller then falls back to a plain division).
-float bn_round_q64(uint qh, uint ql, int e2, bool sticky) {
-  int t = qh != 0u ? 32 + findMSB(qh) : findMSB(ql);
-  int sh = t - 23;  // >= 1 by the precondition
-  uint mant = sh >= 32 ? (qh >> uint(sh - 32)) : ((ql >> uint(sh)) | (qh << uint(32 - sh)));
-  mant &= 0xFFFFFFu;
-  uint round_bit = bn_bit64(qh, ql, sh - 1);
-  bool rest = sticky || bn_any_below64(qh, ql, sh - 1);
-  if (round_bit != 0u && (rest || (mant & 1u) != 0u)) {
-    mant += 1u;
-    if (mant == 0x1000000u) {
-      mant = 0x800000u;
-      sh += 1;
-    }
-  }
-  int E = e2 + sh + 150;
-  if (E < 1 || E > 254) return -1.0;
-  return uintBitsToFloat((uint(E) << 23) | (mant & 0x7FFFFFu));
+// The low 32 bits of (qh:ql) >> sh, for sh >= 0 (0 when sh >= 64).
+uint bn_shr64_lo(uint qh, uint ql, int sh) {
+  if (sh >= 64) return 0u;
+  if (sh >= 32) return qh >> uint(sh - 32);
+  if (sh == 0) return ql;
+  return (ql >> uint(sh)) | (qh << uint(32 - sh));
 }
 
-// a / b correctly rounded (ties to even) for positive normal a, b; otherwise (zero,
-// subnormal, infinite, NaN, negative operands, or a result outside the normal range) the
-// plain division, which is what IEEE gives for those cases up to the driver's precision.
+// The f32 bits of (Q + f) · 2^e2 rounded to nearest (ties to even), where Q = (qh:ql) has at
+// least 25 significant bits and f in [0, 1) is nonzero exactly when `sticky`; subnormal
+// results are rounded on their own grid (2^-149). Returns 0xFFFFFFFF on overflow.
+uint bn_round_q64_bits(uint qh, uint ql, int e2, bool sticky) {
+  int t = qh != 0u ? 32 + findMSB(qh) : findMSB(ql);
+  int sh = max(t - 23, -149 - e2);  // LSB position of the result's grid, in bits of Q
+  uint mant = bn_shr64_lo(qh, ql, sh);
+  uint round_bit = bn_bit64(qh, ql, sh - 1);
+  bool rest = sticky || bn_any_below64(qh, ql, sh - 1);
+  if (round_bit != 0u && (rest || (mant & 1u) != 0u)) mant += 1u;
+  if (mant >= 0x1000000u) {  // rounding carried into a new binade
+    mant >>= 1;
+    sh += 1;
+  }
+  if (mant < 0x800000u) return mant;  // subnormal (or zero): e2 + sh == -149
+  int E = e2 + sh + 150;
+  if (E > 254) return 0xFFFFFFFFu;
+  return (uint(E) << 23) | (mant & 0x7FFFFFu);
+}
+
+// a / b correctly rounded (ties to even, subnormal results included) for positive finite
+// a, b; otherwise (zero, infinite, NaN or negative operands, or overflow) the plain division,
+// which gives what IEEE gives for those cases.
 float bn_div_rn(float a, float b) {
   uint Ma, Mb;
   int ea, eb;
@@ -89,8 +105,8 @@ float bn_div_rn(float a, float b) {
     }
     rem <<= 1;
   }
-  float r = bn_round_q64(0u, q, ea - eb - 25, rem != 0u);
-  return r >= 0.0 ? r : a / b;
+  uint r = bn_round_q64_bits(0u, q, ea - eb - 25, rem != 0u);
+  return r != 0xFFFFFFFFu ? uintBitsToFloat(r) : a / b;
 }
 
 // (hi + lo) / N correctly rounded, where (hi, lo) is a non-negative float-float value
@@ -155,8 +171,8 @@ float bn_ffdiv_u32(float hi, float lo, uint N) {
       ql |= 1u;
     }
   }
-  float r = bn_round_q64(qh, ql, eh - 40, frac || rem != 0u);
-  return r >= 0.0 ? r : (hi + lo) / float(N);
+  uint r = bn_round_q64_bits(qh, ql, eh - 40, frac || rem != 0u);
+  return r != 0xFFFFFFFFu ? uintBitsToFloat(r) : (hi + lo) / float(N);
 }
 
 // ---- float-float (double-f32) accumulation --------------------------------------------------

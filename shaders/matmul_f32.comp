@@ -13,6 +13,9 @@
 #define TILE BN_MM_TILE
 #define TK BN_MM_TILE_K
 #define V4S 17  // vec4 per shared row: 16 used + 1 pad
+#if BN_MM_TILE != 64 || BN_MM_TILE_K != 16 || BN_MM_WG != 256
+#error "the staging and the 16 x 16 invocation grid assume 64 x 64 tiles, k step 16, 256 invocations"
+#endif
 
 layout(local_size_x = BN_MM_WG, local_size_y = 1, local_size_z = 1) in;
 

@@ -3,7 +3,8 @@
 //
 // One invocation per packed 32-bit word (n · kp/16 words; groups of 256, grid folded to
 // 2-D). Word t' of block b of a row holds the weights 128b + 32p + 4t' + i (plane p, byte i)
-// at bits 8i + 2p; positions >= k get code 01 (zero).
+// at bits 8i + 2p; positions >= k get code 01 (zero). The 4 weights of a plane are one 16-byte
+// load when k % 4 == 0 (rows then start 16-byte aligned), else 4 scalar loads.
 // With IEEE division, |roundEven(W/s)| >= 1 exactly when fl(|W|/s) > 0.5, i.e. when the real
 // |W|/s > 0.5·(1 + 2^-24); no float lies strictly between s/2 and s/2·(1 + 2^-24), so this is
 // exactly |W| > s/2, an exact comparison (0.5·s is exact). scale 0 (or NaN) → every q is 0.
@@ -20,7 +21,7 @@ layout(push_constant) uniform QuantizeTernaryParams {
   uint reserved1;
 } p;
 
-layout(std430, set = 0, binding = 0) readonly restrict buffer Weights { float w[]; };
+layout(std430, set = 0, binding = 0) readonly restrict buffer Weights { vec4 w4[]; };
 layout(std430, set = 0, binding = 1) writeonly restrict buffer Packed { uint packed[]; };
 layout(std430, set = 0, binding = 2) readonly restrict buffer Scale { float scale[]; };
 
@@ -36,15 +37,22 @@ void main() {
   float s = scale[0];
   float half_s = 0.5 * s;
   bool live = s > 0.0;
+  bool aligned = (p.k & 3u) == 0u;
   uint word = 0u;
   [[unroll]] for (uint pl = 0u; pl < 4u; ++pl) {
-    [[unroll]] for (uint i = 0u; i < 4u; ++i) {
-      uint col = col0 + 32u * pl + i;
-      uint code = 1u;
-      if (col < p.k) {
-        float v = w[base + col];
-        if (live && abs(v) > half_s) code = v > 0.0 ? 2u : 0u;
+    uint col = col0 + 32u * pl;
+    vec4 v = vec4(0.0);  // padding columns: 0 → code 01
+    if (aligned) {
+      if (col < p.k) v = w4[(base + col) >> 2];
+    } else {
+      [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+        uint e = base + col + i;
+        if (col + i < p.k) v[i] = w4[e >> 2][e & 3u];
       }
+    }
+    [[unroll]] for (uint i = 0u; i < 4u; ++i) {
+      uint code = 1u;
+      if (live && abs(v[i]) > half_s) code = v[i] > 0.0 ? 2u : 0u;
       word |= code << (8u * i + 2u * pl);
     }
   }

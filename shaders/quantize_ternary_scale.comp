@@ -4,7 +4,8 @@
 // Invocation t adds the partials t, t+256, … of stage 1 (scratch, binding 7) in order, a
 // fixed-order shared-memory tree combines the 256 float-float sums, and invocation 0 writes
 // scale[0] = (hi + lo) / (n·k) correctly rounded to f32 (bn_ffdiv_u32). Empty input (n·k = 0)
-// gives scale 0. A non-finite |W| gives a non-finite scale (NaN or +inf).
+// gives scale 0. A non-finite |W| gives a non-finite scale (NaN or +inf). The scale is stored
+// as bits so that a subnormal mean survives devices that flush subnormal floats.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
 #include "bn_common.glsl"
@@ -18,7 +19,7 @@ layout(push_constant) uniform QuantizeTernaryParams {
   uint reserved1;
 } p;
 
-layout(std430, set = 0, binding = 2) writeonly restrict buffer Scale { float scale[]; };
+layout(std430, set = 0, binding = 2) writeonly restrict buffer Scale { uint scale_bits[]; };
 layout(std430, set = 0, binding = 7) readonly restrict buffer Scratch { vec2 partial[]; };
 
 shared vec2 red[BN_QT_WG];
@@ -37,6 +38,6 @@ void main() {
   }
   if (tid == 0u) {
     vec2 sum = red[0];
-    scale[0] = bn_ffdiv_u32(sum.x, sum.y, total);
+    scale_bits[0] = floatBitsToUint(bn_ffdiv_u32(sum.x, sum.y, total));
   }
 }

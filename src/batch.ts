@@ -87,6 +87,8 @@ export class Batch implements Disposable {
   /** Scales to check for NaN/Inf after the run. */
   #finite: { t: Tensor<"f32">; op: string }[] = [];
   #times: BatchTimes | null = null;
+  /** Names of the ops added, for error messages of the run. */
+  #names = new Set<string>();
   #ctx: EncodeContext;
 
   /** @internal Use `dev.batch()`. */
@@ -144,12 +146,12 @@ export class Batch implements Disposable {
 
   /** Adds `quantizeTernary` (see `Device.quantizeTernary`). */
   quantizeTernary(w: Tensor<"f32">): TernaryWeights {
-    return this.#add(() => encodeQuantizeTernary(this.#ctx, w));
+    return this.#add("quantizeTernary", () => encodeQuantizeTernary(this.#ctx, w));
   }
 
   /** Adds `quantizeActivations` (see `Device.quantizeActivations`). */
   quantizeActivations(x: Tensor<"f32">): QuantizedActivations {
-    return this.#add(() => encodeQuantizeActivations(this.#ctx, x));
+    return this.#add("quantizeActivations", () => encodeQuantizeActivations(this.#ctx, x));
   }
 
   /** Adds `bitlinear` (see `Device.bitlinear`); a Tensor x is quantized first. */
@@ -173,29 +175,30 @@ export class Batch implements Disposable {
     w: TernaryWeights,
     options: BitlinearOptions = {},
   ): Tensor<"f32"> | Tensor<"i32"> {
-    return this.#add(() =>
-      encodeBitlinear(this.#ctx, x, w, options) as Tensor<"f32"> | Tensor<"i32">
+    return this.#add(
+      "bitlinear",
+      () => encodeBitlinear(this.#ctx, x, w, options) as Tensor<"f32"> | Tensor<"i32">,
     );
   }
 
   /** Adds `dequantizeTernary` (see `Device.dequantizeTernary`). */
   dequantizeTernary(w: TernaryWeights): Tensor<"f32"> {
-    return this.#add(() => encodeDequantizeTernary(this.#ctx, w));
+    return this.#add("dequantizeTernary", () => encodeDequantizeTernary(this.#ctx, w));
   }
 
   /** Adds `matmul` (see `Device.matmul`). */
   matmul(a: Tensor<"f32">, b: Tensor<"f32">, options: MatmulOptions = {}): Tensor<"f32"> {
-    return this.#add(() => encodeMatmul(this.#ctx, a, b, options));
+    return this.#add("matmul", () => encodeMatmul(this.#ctx, a, b, options));
   }
 
   /** Adds `mpsMatmul` (see `Device.mpsMatmul`). */
   mpsMatmul(a: Tensor<"f32">, b: Tensor<"f32">, options: MatmulOptions = {}): Tensor<"f32"> {
-    return this.#add(() => encodeMpsMatmul(this.#ctx, a, b, options));
+    return this.#add("mpsMatmul", () => encodeMpsMatmul(this.#ctx, a, b, options));
   }
 
   /** Adds `readProbe` (see `Device.readProbe`). */
   readProbe(data: Tensor): Tensor<"u32"> {
-    return this.#add(() => encodeReadProbe(this.#ctx, data));
+    return this.#add("readProbe", () => encodeReadProbe(this.#ctx, data));
   }
 
   /**
@@ -224,6 +227,7 @@ export class Batch implements Disposable {
     buffers.forEach((t, i) => checkTensor(this.#ctx, t, where, `buffers[${i}]`));
     this.#checkOpen(where);
     this.#encodeNative(id, p.subarray(0, params.length), buffers, where);
+    this.#names.add(`op ${id}`);
   }
 
   /**
@@ -231,8 +235,9 @@ export class Batch implements Disposable {
    * the batch's times (also in {@linkcode Batch.times} and `dev.lastTimes`).
    */
   async run(): Promise<BatchTimes> {
-    const where = "batch.run";
-    this.#checkOpen(where);
+    this.#checkOpen("batch.run");
+    // A failure of a one-op batch (Device methods) is reported under that op's name.
+    const where = this.#names.size === 1 ? [...this.#names][0] : "batch.run";
     const core = this.#core;
     const state = this.#state;
     const l = lib();
@@ -297,13 +302,15 @@ export class Batch implements Disposable {
     }
   }
 
-  #add<T>(fn: () => T): T {
+  #add<T>(name: string, fn: () => T): T {
     this.#checkOpen("batch");
     const outs = this.#outputs.length;
     const temps = this.#temps.length;
     const fins = this.#finite.length;
     try {
-      return fn();
+      const out = fn();
+      this.#names.add(name);
+      return out;
     } catch (e) {
       // Nothing of a refused op stays allocated. (Commands already encoded for it —
       // only the in-batch quantization of bitlinear — write into its temporaries only.)

@@ -22,7 +22,7 @@ import {
   type TernaryWeights,
 } from "../mod.ts";
 import * as R from "../src/reference.ts";
-import { paddedK } from "../src/abi.ts";
+import { MAX_K, paddedK } from "../src/abi.ts";
 import {
   assertClose,
   assertExact,
@@ -87,7 +87,7 @@ async function checkActivations(
 
 deviceTest("quantizeTernary: odd shapes match the reference", async (dev) => {
   for (const k of K_LIST) {
-    for (const n of [1, 3, 16]) {
+    for (const n of [1, 3, 16, 70]) { // 70·1000 spans several 16384-element GPU chunks
       const w = mixedF32(n * k, 1000 * k + n);
       using wt = dev.tensor(w, [n, k]);
       using tw = await dev.quantizeTernary(wt);
@@ -200,7 +200,8 @@ function hostOperands(dev: Device, m: number, n: number, k: number, seed: number
   return { wq, packed, ws, xq, xs, tw, qa };
 }
 
-const MN = [[1, 1], [1, 64], [8, 3], [9, 17], [33, 5]];
+// m = 1 (GEMV), 2..8 (small-m GEMV), > 8 (GEMM; > 64 crosses a tile in m and n)
+const MN = [[1, 1], [1, 64], [2, 5], [8, 3], [9, 17], [33, 5], [100, 130]];
 
 deviceTest(
   "bitlinear: int32 sums are exact and f32 within BITLINEAR_F32 (odd shapes)",
@@ -245,6 +246,21 @@ deviceTest("bitlinear: extreme sums (±127·k) stay exact for large k", async (d
     using y = await dev.bitlinear(qa, tw, { output: "int32" });
     const alt = k % 2 ? -127 : 0;
     assertExact(await y.read(), [127 * k, -127 * k, alt, -127 * k, 127 * k, -alt], `k=${k}`);
+  }
+});
+
+deviceTest("bitlinear: k = 2^24 (BN_MAX_K) is allowed and 127·2^24 stays exact", async (dev) => {
+  const k = MAX_K, kp = paddedK(k), n = 2;
+  // row 0 all +1, row 1 all -1: codes 10 and 00 in every 2-bit slot
+  const packed = new Uint8Array(n * (kp / 4));
+  packed.fill(0b10101010, 0, kp / 4);
+  using tw = dev.ternaryWeights(packed, 1, [n, k]);
+  for (const m of [1, 2, 9]) { // GEMV, small-m GEMV and GEMM paths
+    const xq = new Int8Array(m * kp).fill(127);
+    using qa = dev.quantizedActivations(xq, new Float32Array(m).fill(1), [m, k]);
+    using y = await dev.bitlinear(qa, tw, { output: "int32" });
+    const want = new Int32Array(m * n).map((_, i) => (i % 2 ? -127 : 127) * k);
+    assertExact(await y.read(), want, `m=${m} k=2^24`);
   }
 });
 
@@ -333,11 +349,10 @@ deviceTest("dequantizeTernary: exact q·scale", async (dev) => {
 });
 
 deviceTest("matmul: f32 within MATMUL bounds, both layouts, odd shapes", async (dev) => {
-  const shapes = [[1, 1, 1], [1, 5, 3], [8, 17, 33], [9, 3, 127], [33, 2, 129], [2, 64, 257], [
-    3,
-    7,
-    1000,
-  ], [1, 300, 255]];
+  // m = 1 takes the GEMV shaders (split k when b is [k, n]); m > 64 crosses GEMM tiles
+  const shapes: [number, number, number][] = [];
+  shapes.push([1, 1, 1], [1, 5, 3], [8, 17, 33], [9, 3, 127], [33, 2, 129], [2, 64, 257]);
+  shapes.push([3, 7, 1000], [1, 300, 255], [1, 130, 1000], [100, 130, 70], [65, 65, 257]);
   for (const [m, n, k] of shapes) {
     for (const transposeB of [false, true]) {
       const what = `m=${m} n=${n} k=${k} transposeB=${transposeB}`;

@@ -84,7 +84,10 @@ export interface Manifest {
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-async function exec(cmd: string, args: string[]): Promise<{ ok: boolean; out: string; err: string }> {
+async function exec(
+  cmd: string,
+  args: string[],
+): Promise<{ ok: boolean; out: string; err: string }> {
   try {
     const r = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
     return { ok: r.success, out: decoder.decode(r.stdout), err: decoder.decode(r.stderr) };
@@ -133,8 +136,18 @@ const SCALAR_SIZES: Record<string, number> = { uint: 4, int: 4, float: 4 };
 
 interface Reflection {
   entryPoints: { name: string; mode: string; workgroup_size: number[] }[];
-  types: Record<string, { name: string; members: { name: string; type: string; offset: number }[] }>;
-  ssbos?: { type: string; name: string; readonly?: boolean; writeonly?: boolean; set: number; binding: number }[];
+  types: Record<
+    string,
+    { name: string; members: { name: string; type: string; offset: number }[] }
+  >;
+  ssbos?: {
+    type: string;
+    name: string;
+    readonly?: boolean;
+    writeonly?: boolean;
+    set: number;
+    binding: number;
+  }[];
   push_constants?: { type: string; name: string }[];
 }
 
@@ -146,7 +159,9 @@ function placePushConstants(msl: string, blockType: string, index: number): stri
     count++;
     return `${head}[[buffer(${index})]]`;
   });
-  if (count !== 1) throw new Error(`expected one push-constant argument of type ${blockType}, found ${count}`);
+  if (count !== 1) {
+    throw new Error(`expected one push-constant argument of type ${blockType}, found ${count}`);
+  }
   return out;
 }
 
@@ -173,11 +188,15 @@ async function compileOne(
   const ep = refl.entryPoints.find((e) => e.mode === "comp");
   if (!ep) throw new Error(`${name}: no compute entry point`);
   const buffers: ManifestBuffer[] = (refl.ssbos ?? []).map((b) => {
-    if (b.set !== 0) throw new Error(`${name}: buffer ${b.name} is in set ${b.set}; only set 0 is used`);
+    if (b.set !== 0) {
+      throw new Error(`${name}: buffer ${b.name} is in set ${b.set}; only set 0 is used`);
+    }
     return { binding: b.binding, block: b.name, readonly: !!b.readonly, writeonly: !!b.writeonly };
   }).sort((a, b) => a.binding - b.binding);
   for (const b of buffers) {
-    if (b.binding === MSL_PUSH_CONSTANT_INDEX) throw new Error(`${name}: binding ${b.binding} is reserved for push constants`);
+    if (b.binding === MSL_PUSH_CONSTANT_INDEX) {
+      throw new Error(`${name}: binding ${b.binding} is reserved for push constants`);
+    }
   }
   let pcMembers: ManifestMember[] = [];
   let pcType = "";
@@ -186,7 +205,9 @@ async function compileOne(
     pcType = t.name;
     pcMembers = t.members.map((m) => {
       const size = SCALAR_SIZES[m.type];
-      if (size === undefined) throw new Error(`${name}: push-constant member ${m.name} has type ${m.type}`);
+      if (size === undefined) {
+        throw new Error(`${name}: push-constant member ${m.name} has type ${m.type}`);
+      }
       return { name: m.name, offset: m.offset, size };
     });
   }
@@ -197,14 +218,27 @@ async function compileOne(
   let mslFrom = name;
   let mslSpv = spvPath;
   if (caps.has(CAP_DOT_PRODUCT)) {
-    if (!name.endsWith("_dot4")) throw new Error(`${name}: uses integer dot products but is not a *_dot4 variant`);
+    if (!name.endsWith("_dot4")) {
+      throw new Error(`${name}: uses integer dot products but is not a *_dot4 variant`);
+    }
     mslFrom = name.slice(0, -"_dot4".length);
     mslSpv = `${tmp}/${mslFrom}.msl-source.spv`;
     const src2 = new URL(`${mslFrom}.comp`, SHADER_DIR).pathname;
     const c2 = await exec("glslangValidator", [...GLSLANG_FLAGS, "-o", mslSpv, src2]);
-    if (!c2.ok) throw new Error(`glslangValidator failed for ${mslFrom}.comp (MSL of ${name}):\n${c2.out}${c2.err}`);
+    if (!c2.ok) {
+      throw new Error(
+        `glslangValidator failed for ${mslFrom}.comp (MSL of ${name}):\n${c2.out}${c2.err}`,
+      );
+    }
   }
-  const m = await exec("spirv-cross", [mslSpv, ...MSL_FLAGS, "--rename-entry-point", ep.name, name, "comp"]);
+  const m = await exec("spirv-cross", [
+    mslSpv,
+    ...MSL_FLAGS,
+    "--rename-entry-point",
+    ep.name,
+    name,
+    "comp",
+  ]);
   if (!m.ok) throw new Error(`spirv-cross --msl failed for ${mslFrom} (${name}):\n${m.err}`);
   let text = m.out;
   if (pcType) text = placePushConstants(text, pcType, MSL_PUSH_CONSTANT_INDEX);
@@ -328,7 +362,9 @@ async function main(args: string[]): Promise<number> {
   if (check) {
     const diffs = await diffAgainstGen(generated);
     if (diffs.length > 0) {
-      console.error(`shaders/gen is out of date (run: deno run -A tools/shaders.ts):\n  ${diffs.join("\n  ")}`);
+      console.error(
+        `shaders/gen is out of date (run: deno run -A tools/shaders.ts):\n  ${diffs.join("\n  ")}`,
+      );
       return 1;
     }
     console.log(`shaders/gen is up to date (${generated.size} files)`);

@@ -77,7 +77,7 @@ static int32_t plan_quantize_act(const bn_quantize_act_params_t* p, bn_gpu_plan_
 
 static int32_t plan_bitlinear(const bn_bitlinear_params_t* p, uint32_t caps, bn_gpu_plan_t* out) {
   if (p->m == 0 || p->n == 0) return BN_OK;
-  if (p->k >= BN_MAX_K) return bn_fail(BN_ERR_UNSUPPORTED, "bitlinear: k = %u >= 2^24", p->k);
+  if (p->k > BN_MAX_K) return bn_fail(BN_ERR_UNSUPPORTED, "bitlinear: k = %u > 2^24", p->k);
   const bool dot = (caps & BN_CAP_INT_DOT) != 0;
   const bool subgroups = (caps & BN_CAP_SUBGROUP_ARITH) != 0;
   if (subgroups && p->m == 1)

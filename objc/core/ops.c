@@ -19,12 +19,23 @@ static int32_t need_zero(const char* op, uint32_t a, uint32_t b) {
   return BN_OK;
 }
 
+/* a·b·c in 64 bits, or BN_ERR_SIZE when the product does not fit (dims are u32, so two
+ * factors always fit; the element size can push it over). */
+static int32_t mul3(const char* op, uint64_t a, uint64_t b, uint64_t c, uint64_t* out) {
+  uint64_t ab;
+  if (__builtin_mul_overflow(a, b, &ab) || __builtin_mul_overflow(ab, c, out)) {
+    return bn_fail(BN_ERR_SIZE, "[%s] expected a buffer size below 2^64 bytes but %llu x %llu x %llu overflows",
+                   op, (unsigned long long)a, (unsigned long long)b, (unsigned long long)c);
+  }
+  return BN_OK;
+}
+
 static int32_t quantize_ternary_bytes(const void* pv, uint64_t* out) {
   const bn_quantize_ternary_params_t* p = pv;
   int32_t st = need_dims("quantize_ternary", "n, k", (uint32_t[]){1, p->n, p->k}, 3);
   if (st == BN_OK) st = need_zero("quantize_ternary", p->reserved0, p->reserved1);
   if (st != BN_OK) return st;
-  out[0] = (uint64_t)p->n * p->k * 4;
+  if ((st = mul3("quantize_ternary", p->n, p->k, 4, &out[0])) != BN_OK) return st;
   out[1] = (uint64_t)p->n * bn_kp(p->k) / 4;
   out[2] = 4;
   return BN_OK;
@@ -35,7 +46,7 @@ static int32_t quantize_act_bytes(const void* pv, uint64_t* out) {
   int32_t st = need_dims("quantize_act_int8", "m, k", (uint32_t[]){p->m, 1, p->k}, 3);
   if (st == BN_OK) st = need_zero("quantize_act_int8", p->reserved0, p->reserved1);
   if (st != BN_OK) return st;
-  out[0] = (uint64_t)p->m * p->k * 4;
+  if ((st = mul3("quantize_act_int8", p->m, p->k, 4, &out[0])) != BN_OK) return st;
   out[1] = (uint64_t)p->m * bn_kp(p->k);
   out[2] = (uint64_t)p->m * 4;
   return BN_OK;
@@ -57,7 +68,7 @@ static int32_t bitlinear_bytes(const void* pv, uint64_t* out) {
   out[1] = 4;
   out[2] = (uint64_t)p->m * bn_kp(p->k);
   out[3] = (uint64_t)p->m * 4;
-  out[4] = (uint64_t)p->m * p->n * 4;
+  if ((st = mul3("bitlinear", p->m, p->n, 4, &out[4])) != BN_OK) return st;
   return BN_OK;
 }
 
@@ -68,7 +79,7 @@ static int32_t dequantize_bytes(const void* pv, uint64_t* out) {
   if (st != BN_OK) return st;
   out[0] = (uint64_t)p->n * bn_kp(p->k) / 4;
   out[1] = 4;
-  out[2] = (uint64_t)p->n * p->k * 4;
+  if ((st = mul3("dequantize_ternary", p->n, p->k, 4, &out[2])) != BN_OK) return st;
   return BN_OK;
 }
 
@@ -80,9 +91,9 @@ static int32_t matmul_f32_bytes(const void* pv, uint64_t* out) {
     return bn_fail(BN_ERR_INVALID_ARGUMENT, "[matmul_f32] expected b_trans 0 or 1 but received %u",
                    p->b_trans);
   }
-  out[0] = (uint64_t)p->m * p->k * 4;
-  out[1] = (uint64_t)p->n * p->k * 4;
-  out[2] = (uint64_t)p->m * p->n * 4;
+  if ((st = mul3("matmul_f32", p->m, p->k, 4, &out[0])) != BN_OK) return st;
+  if ((st = mul3("matmul_f32", p->n, p->k, 4, &out[1])) != BN_OK) return st;
+  if ((st = mul3("matmul_f32", p->m, p->n, 4, &out[2])) != BN_OK) return st;
   return BN_OK;
 }
 
@@ -97,9 +108,9 @@ static int32_t mps_matmul_bytes(const void* pv, uint64_t* out) {
                    p->flags);
   }
   uint64_t e = dtype == BN_DTYPE_F16 ? 2 : 4;
-  out[0] = (uint64_t)p->m * p->k * e;
-  out[1] = (uint64_t)p->n * p->k * e;
-  out[2] = (uint64_t)p->m * p->n * e;
+  if ((st = mul3("mps_matmul", p->m, p->k, e, &out[0])) != BN_OK) return st;
+  if ((st = mul3("mps_matmul", p->n, p->k, e, &out[1])) != BN_OK) return st;
+  if ((st = mul3("mps_matmul", p->m, p->n, e, &out[2])) != BN_OK) return st;
   return BN_OK;
 }
 
@@ -111,7 +122,7 @@ static int32_t read_probe_bytes(const void* pv, uint64_t* out) {
   if (p->reserved0 || p->reserved1 || p->reserved2) {
     return bn_fail(BN_ERR_INVALID_ARGUMENT, "[read_probe] reserved params must be 0");
   }
-  out[0] = (uint64_t)p->words * 4;
+  out[0] = (uint64_t)p->words * 4; /* < 2^34 */
   out[1] = 4;
   return BN_OK;
 }

@@ -116,14 +116,14 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, c
    * NR·rb bytes per group further on (harmless past the end: prefetches never fault). */
   const uint64_t pf = (uint64_t)BL_PF_GROUPS * NR * rb;
   const int T = NR * M;
-  __m512i sum[16];
+  __m512i sum[32];
   for (int t = 0; t < T; t++) sum[t] = _mm512_setzero_si512();
   for (uint64_t b0 = 0; b0 < nblk; b0 += FOLD_BLOCKS) {
     const uint64_t b1 = nblk - b0 < FOLD_BLOCKS ? nblk : b0 + FOLD_BLOCKS;
-    __m512i acc[16], acc_hi[16]; /* acc_hi: SPLIT only */
+    __m512i acc[32], acc_hi[32]; /* acc_hi: SPLIT only */
     for (int t = 0; t < T; t++) acc[t] = acc_hi[t] = _mm512_setzero_si512();
     for (uint64_t b = b0; b < b1; b++) {
-      __m512i c01[8], c23[8];
+      __m512i c01[16], c23[16];
       for (int r = 0; r < NR; r++) {
         const uint8_t* wp = w + r * rb + 32 * b;
         if (BL_PF_GROUPS && (b & 1) == 0) _mm_prefetch((const char*)(wp + pf), _MM_HINT_T0);
@@ -149,7 +149,7 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, c
     }
   }
   for (int t = T; t < ((T + 3) & ~3); t++) sum[t] = _mm512_setzero_si512();
-  int32_t tmp[16];
+  int32_t tmp[32];
   for (int t = 0; t < T; t += 4) {
     _mm_storeu_si128((__m128i*)(tmp + t), red4_512(sum[t], sum[t + 1], sum[t + 2], sum[t + 3]));
   }
@@ -160,30 +160,57 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, c
 #define VNNI_ROWS(M_, NR_, SPLIT_)                                                           \
   static TARGET_VNNI void vnni_rows_##M_(const bl_ctx_t* c, uint32_t ib, uint64_t j0,       \
                                          uint64_t j1) {                                     \
-    int32_t raw[16];                                                                         \
+    int32_t raw[32];                                                                         \
     const int8_t* x = c->x + (uint64_t)ib * c->kp;                                           \
     uint64_t j = j0;                                                                         \
     for (; j + NR_ <= j1; j += NR_) {                                                        \
       vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, NR_, SPLIT_, raw);           \
       bl_emit(c, ib, j, M_, NR_, raw);                                                       \
     }                                                                                        \
+    if (NR_ > 4) {                                                                           \
+      for (; j + 4 <= j1; j += 4) {                                                          \
+        vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 4, 0, raw);                \
+        bl_emit(c, ib, j, M_, 4, raw);                                                       \
+      }                                                                                      \
+    }                                                                                        \
     for (; j < j1; j++) {                                                                    \
-      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 1, M_ <= 8, raw);            \
+      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 1, 1, raw);                  \
       bl_emit(c, ib, j, M_, 1, raw);                                                         \
     }                                                                                        \
   }
-#ifndef BL_CFG
-VNNI_ROWS(1, 4, 1)
-VNNI_ROWS(2, 4, 0)
-#else
-BL_CFG
+#ifndef BL_M1
+#define BL_M1 16, 0
 #endif
-VNNI_ROWS(3, 4, 0)
-VNNI_ROWS(4, 4, 0)
-VNNI_ROWS(5, 2, 0)
-VNNI_ROWS(6, 2, 0)
-VNNI_ROWS(7, 2, 0)
-VNNI_ROWS(8, 2, 0)
+#ifndef BL_M2
+#define BL_M2 8, 0
+#endif
+#ifndef BL_M3
+#define BL_M3 4, 0
+#endif
+#ifndef BL_M4
+#define BL_M4 4, 0
+#endif
+#ifndef BL_M5
+#define BL_M5 2, 0
+#endif
+#ifndef BL_M6
+#define BL_M6 2, 0
+#endif
+#ifndef BL_M7
+#define BL_M7 2, 0
+#endif
+#ifndef BL_M8
+#define BL_M8 2, 0
+#endif
+#define VNNI_ROWS_(M_, cfg) VNNI_ROWS(M_, cfg)
+VNNI_ROWS_(1, BL_M1)
+VNNI_ROWS_(2, BL_M2)
+VNNI_ROWS_(3, BL_M3)
+VNNI_ROWS_(4, BL_M4)
+VNNI_ROWS_(5, BL_M5)
+VNNI_ROWS_(6, BL_M6)
+VNNI_ROWS_(7, BL_M7)
+VNNI_ROWS_(8, BL_M8)
 
 static void (*const vnni_rows[9])(const bl_ctx_t*, uint32_t, uint64_t, uint64_t) = {
     NULL, vnni_rows_1, vnni_rows_2, vnni_rows_3, vnni_rows_4,
@@ -415,13 +442,13 @@ int32_t bn_cpu_bitlinear(const bn_bitlinear_params_t* p, void* const* bufs) {
   c.xsum = xs;
 
   /* Chunks of ~64 KB of weights (a few µs of work each), at least ~4 per thread when n
-   * allows, in multiples of 4 rows (the widest register tile). */
+   * allows, in multiples of 16 rows (the widest register tile). */
   const uint32_t threads = bn_cpu_threads();
   uint64_t rows = 65536 / c.rb;
   uint64_t cap = (c.n + 4ull * threads - 1) / (4ull * threads);
   if (rows > cap) rows = cap;
-  rows = (rows + 3) & ~3ull;
-  if (rows == 0) rows = 4;
+  rows = (rows + 15) & ~15ull;
+  if (rows == 0) rows = 16;
   uint64_t chunks = (c.n + rows - 1) / rows;
   uint64_t tiles = (c.m + c.mtile - 1) / c.mtile;
   uint64_t groups = 1;

@@ -25,7 +25,7 @@ struct Packed
 
 struct Weights
 {
-    float w[1];
+    float4 w4[1];
 };
 
 constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(256u, 1u, 1u);
@@ -42,7 +42,7 @@ uint bn_group_linear(thread uint3& gl_WorkGroupID, thread uint3& gl_NumWorkGroup
     return (gl_WorkGroupID.y * gl_NumWorkGroups.x) + gl_WorkGroupID.x;
 }
 
-kernel void dequantize_ternary(constant DequantizeTernaryParams& p [[buffer(8)]], const device Packed& _114 [[buffer(0)]], const device Scale& _106 [[buffer(1)]], device Weights& _167 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+kernel void dequantize_ternary(constant DequantizeTernaryParams& p [[buffer(8)]], const device Packed& _114 [[buffer(0)]], const device Scale& _106 [[buffer(1)]], device Weights& _179 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
 {
     uint param = p.k;
     uint wpr = bn_kp(param) >> uint(4);
@@ -58,15 +58,28 @@ kernel void dequantize_ternary(constant DequantizeTernaryParams& p [[buffer(8)]]
     uint base = row * p.k;
     float s = _106.scale[0];
     uint word = _114._packed[idx];
+    bool aligned = (p.k & 3u) == 0u;
     for (uint pl = 0u; pl < 4u; pl++)
     {
-        for (uint i = 0u; i < 4u; i++)
+        uint col = col0 + (32u * pl);
+        uint4 c = (uint4(word) >> (uint4(0u, 8u, 16u, 24u) + uint4(2u * pl))) & uint4(3u);
+        float4 v = (float4(c) - float4(1.0)) * s;
+        if (aligned)
         {
-            uint col = (col0 + (32u * pl)) + i;
             if (col < p.k)
             {
-                float q = float((word >> ((8u * i) + (2u * pl))) & 3u) - 1.0;
-                _167.w[base + col] = q * s;
+                _179.w4[(base + col) >> uint(2)] = v;
+            }
+        }
+        else
+        {
+            for (uint i = 0u; i < 4u; i++)
+            {
+                uint e = (base + col) + i;
+                if ((col + i) < p.k)
+                {
+                    ((device float*)&_179.w4[e >> uint(2)])[e & 3u] = v[i];
+                }
             }
         }
     }

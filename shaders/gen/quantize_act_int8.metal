@@ -22,7 +22,7 @@ struct QuantizeActParams
 
 struct Act
 {
-    float x[1];
+    float4 x4[1];
 };
 
 struct ActQ
@@ -32,7 +32,7 @@ struct ActQ
 
 struct ActScale
 {
-    float scale[1];
+    uint scale_bits[1];
 };
 
 constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(256u, 1u, 1u);
@@ -44,28 +44,116 @@ uint bn_group_linear(thread uint3& gl_WorkGroupID, thread uint3& gl_NumWorkGroup
 }
 
 static inline __attribute__((always_inline))
+float bn_amax4(thread const float4& v, thread float& amax)
+{
+    float4 a = abs(v);
+    float _454;
+    if (a.x > amax)
+    {
+        _454 = a.x;
+    }
+    else
+    {
+        _454 = amax;
+    }
+    amax = _454;
+    float _466;
+    if (a.y > amax)
+    {
+        _466 = a.y;
+    }
+    else
+    {
+        _466 = amax;
+    }
+    amax = _466;
+    float _479;
+    if (a.z > amax)
+    {
+        _479 = a.z;
+    }
+    else
+    {
+        _479 = amax;
+    }
+    amax = _479;
+    float _492;
+    if (a.w > amax)
+    {
+        _492 = a.w;
+    }
+    else
+    {
+        _492 = amax;
+    }
+    return _492;
+}
+
+static inline __attribute__((always_inline))
 bool bn_decompose(thread const float& x, thread uint& M, thread int& e)
 {
     uint b = as_type<uint>(x);
     uint E = (b >> uint(23)) & 255u;
-    M = (b & 8388607u) | 8388608u;
-    e = int(E) - 150;
-    return (((b >> uint(31)) == 0u) && (E != 0u)) && (E != 255u);
+    uint f = b & 8388607u;
+    if (E == 0u)
+    {
+        int z = 23 - int(spvFindUMSB(f));
+        M = f << uint(min(z, 23));
+        e = (-149) - z;
+    }
+    else
+    {
+        M = f | 8388608u;
+        e = int(E) - 150;
+    }
+    bool _135 = ((b >> uint(31)) == 0u) && (E != 255u);
+    bool _143;
+    if (_135)
+    {
+        _143 = (E != 0u) || (f != 0u);
+    }
+    else
+    {
+        _143 = _135;
+    }
+    return _143;
+}
+
+static inline __attribute__((always_inline))
+uint bn_shr64_lo(thread const uint& qh, thread const uint& ql, thread const int& sh)
+{
+    if (sh >= 64)
+    {
+        return 0u;
+    }
+    if (sh >= 32)
+    {
+        return qh >> uint(sh - 32);
+    }
+    if (sh == 0)
+    {
+        return ql;
+    }
+    return (ql >> uint(sh)) | (qh << uint(32 - sh));
 }
 
 static inline __attribute__((always_inline))
 uint bn_bit64(thread const uint& qh, thread const uint& ql, thread const int& pos)
 {
-    uint _108;
+    if ((pos < 0) || (pos > 63))
+    {
+        return 0u;
+    }
+    uint _159;
     if (pos >= 32)
     {
-        _108 = (qh >> uint(pos - 32)) & 1u;
+        _159 = (qh >> uint(pos - 32)) & 1u;
     }
     else
     {
-        _108 = (ql >> uint(pos)) & 1u;
+        _159 = (ql >> uint(pos)) & 1u;
     }
-    return _108;
+    return _159;
 }
 
 static inline __attribute__((always_inline))
@@ -95,81 +183,78 @@ bool bn_any_below64(thread const uint& qh, thread const uint& ql, thread const i
 }
 
 static inline __attribute__((always_inline))
-float bn_round_q64(thread const uint& qh, thread const uint& ql, thread const int& e2, thread const bool& sticky)
+uint bn_round_q64_bits(thread const uint& qh, thread const uint& ql, thread const int& e2, thread const bool& sticky)
 {
-    int _177;
+    int _260;
     if (qh != 0u)
     {
-        _177 = 32 + int(spvFindUMSB(qh));
+        _260 = 32 + int(spvFindUMSB(qh));
     }
     else
     {
-        _177 = int(spvFindUMSB(ql));
+        _260 = int(spvFindUMSB(ql));
     }
-    int t = _177;
-    int sh = t - 23;
-    uint _193;
-    if (sh >= 32)
-    {
-        _193 = qh >> uint(sh - 32);
-    }
-    else
-    {
-        _193 = (ql >> uint(sh)) | (qh << uint(32 - sh));
-    }
-    uint mant = _193;
-    mant &= 16777215u;
+    int t = _260;
+    int sh = max((t - 23), ((-149) - e2));
     uint param = qh;
     uint param_1 = ql;
-    int param_2 = sh - 1;
-    uint round_bit = bn_bit64(param, param_1, param_2);
-    bool _239;
+    int param_2 = sh;
+    uint mant = bn_shr64_lo(param, param_1, param_2);
+    uint param_3 = qh;
+    uint param_4 = ql;
+    int param_5 = sh - 1;
+    uint round_bit = bn_bit64(param_3, param_4, param_5);
+    bool _307;
     if (!sticky)
     {
-        uint param_3 = qh;
-        uint param_4 = ql;
-        int param_5 = sh - 1;
-        _239 = bn_any_below64(param_3, param_4, param_5);
+        uint param_6 = qh;
+        uint param_7 = ql;
+        int param_8 = sh - 1;
+        _307 = bn_any_below64(param_6, param_7, param_8);
     }
     else
     {
-        _239 = sticky;
+        _307 = sticky;
     }
-    bool rest = _239;
-    bool _241 = round_bit != 0u;
-    bool _252;
-    if (_241)
+    bool rest = _307;
+    bool _309 = round_bit != 0u;
+    bool _320;
+    if (_309)
     {
-        bool _251;
+        bool _319;
         if (!rest)
         {
-            _251 = (mant & 1u) != 0u;
+            _319 = (mant & 1u) != 0u;
         }
         else
         {
-            _251 = rest;
+            _319 = rest;
         }
-        _252 = _251;
+        _320 = _319;
     }
     else
     {
-        _252 = _241;
+        _320 = _309;
     }
-    if (_252)
+    if (_320)
     {
         mant++;
-        if (mant == 16777216u)
-        {
-            mant = 8388608u;
-            sh++;
-        }
+    }
+    if (mant >= 16777216u)
+    {
+        mant = mant >> uint(1);
+        sh++;
+    }
+    if (mant < 8388608u)
+    {
+        return mant;
     }
     int E = (e2 + sh) + 150;
-    if ((E < 1) || (E > 254))
+    if (E > 254)
     {
-        return -1.0;
+        return 4294967295u;
     }
-    return as_type<float>((uint(E) << uint(23)) | (mant & 8388607u));
+    return (uint(E) << uint(23)) | (mant & 8388607u);
 }
 
 static inline __attribute__((always_inline))
@@ -178,17 +263,17 @@ float bn_div_rn(thread const float& a, thread const float& b)
     float param = a;
     uint param_1;
     int param_2;
-    bool _295 = bn_decompose(param, param_1, param_2);
+    bool _367 = bn_decompose(param, param_1, param_2);
     uint Ma = param_1;
     int ea = param_2;
-    bool okA = _295;
+    bool okA = _367;
     float param_3 = b;
     uint param_4;
     int param_5;
-    bool _305 = bn_decompose(param_3, param_4, param_5);
+    bool _377 = bn_decompose(param_3, param_4, param_5);
     uint Mb = param_4;
     int eb = param_5;
-    bool okB = _305;
+    bool okB = _377;
     if ((!okA) || (!okB))
     {
         return a / b;
@@ -209,17 +294,17 @@ float bn_div_rn(thread const float& a, thread const float& b)
     uint param_7 = q;
     int param_8 = (ea - eb) - 25;
     bool param_9 = rem != 0u;
-    float r = bn_round_q64(param_6, param_7, param_8, param_9);
-    float _364;
-    if (r >= 0.0)
+    uint r = bn_round_q64_bits(param_6, param_7, param_8, param_9);
+    float _435;
+    if (r != 4294967295u)
     {
-        _364 = r;
+        _435 = as_type<float>(r);
     }
     else
     {
-        _364 = a / b;
+        _435 = a / b;
     }
-    return _364;
+    return _435;
 }
 
 static inline __attribute__((always_inline))
@@ -228,7 +313,29 @@ uint bn_kp(thread const uint& k)
     return (k + 127u) & 4294967168u;
 }
 
-kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const device Act& _413 [[buffer(0)]], device ActQ& _570 [[buffer(1)]], device ActScale& _586 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+static inline __attribute__((always_inline))
+uint bn_quant4(thread const float4& v, thread const float& inv)
+{
+    float4 r = rint(v * inv);
+    uint w = 0u;
+    float _522;
+    for (uint b = 0u; b < 4u; b++)
+    {
+        if (isnan(r[b]))
+        {
+            _522 = 0.0;
+        }
+        else
+        {
+            _522 = fast::clamp(r[b], -127.0, 127.0);
+        }
+        float q = _522;
+        w |= ((uint(int(q)) & 255u) << (8u * b));
+    }
+    return w;
+}
+
+kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const device Act& _601 [[buffer(0)]], device ActQ& _775 [[buffer(1)]], device ActScale& _795 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
 {
     threadgroup float red[256];
     uint row = bn_group_linear(gl_WorkGroupID, gl_NumWorkGroups);
@@ -237,94 +344,107 @@ kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const
         return;
     }
     uint tid = gl_LocalInvocationID.x;
-    uint base = row * p.k;
+    uint k = p.k;
+    uint base = row * k;
+    bool aligned = (k & 3u) == 0u;
+    uint k4 = k >> uint(2);
     float amax = 0.0;
-    for (uint c = tid; c < p.k; c += 256u)
+    if (aligned)
     {
-        float a = abs(_413.x[base + c]);
-        amax = (a > amax) ? a : amax;
+        uint b4 = base >> uint(2);
+        for (uint c = tid; c < k4; c += 256u)
+        {
+            float4 param = _601.x4[b4 + c];
+            float param_1 = amax;
+            float _611 = bn_amax4(param, param_1);
+            amax = _611;
+        }
+    }
+    else
+    {
+        for (uint c_1 = tid; c_1 < k; c_1 += 256u)
+        {
+            uint e = base + c_1;
+            float a = abs(((device float*)&_601.x4[e >> uint(2)])[e & 3u]);
+            amax = (a > amax) ? a : amax;
+        }
     }
     red[tid] = amax;
     threadgroup_barrier(mem_flags::mem_threadgroup);
     for (uint s = 128u; s > 0u; s = s >> uint(1))
     {
-        bool _450 = tid < s;
-        bool _462;
-        if (_450)
+        bool _666 = tid < s;
+        bool _678;
+        if (_666)
         {
-            _462 = red[tid + s] > red[tid];
+            _678 = red[tid + s] > red[tid];
         }
         else
         {
-            _462 = _450;
+            _678 = _666;
         }
-        if (_462)
+        if (_678)
         {
             red[tid] = red[tid + s];
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
     }
     amax = red[0];
-    float _479;
+    float _695;
     if (amax == 0.0)
     {
-        _479 = 0.0;
+        _695 = 0.0;
     }
     else
     {
-        float param = 127.0;
-        float param_1 = amax;
-        _479 = bn_div_rn(param, param_1);
+        float param_2 = 127.0;
+        float param_3 = amax;
+        _695 = bn_div_rn(param_2, param_3);
     }
-    float inv = _479;
-    uint param_2 = p.k;
-    uint words = bn_kp(param_2) >> uint(2);
+    float inv = _695;
+    uint param_4 = k;
+    uint words = bn_kp(param_4) >> uint(2);
     uint obase = row * words;
-    float _530;
-    float _547;
     for (uint wd = tid; wd < words; wd += 256u)
     {
-        uint packedw = 0u;
-        for (uint b = 0u; b < 4u; b++)
+        float4 v = float4(0.0);
+        if (aligned)
         {
-            uint col = (wd * 4u) + b;
-            if (col < p.k)
+            if (wd < k4)
             {
-                _530 = _413.x[base + col];
+                v = _601.x4[(base >> uint(2)) + wd];
             }
-            else
-            {
-                _530 = 0.0;
-            }
-            float v = _530;
-            float r = rint(v * inv);
-            if (isnan(r))
-            {
-                _547 = 0.0;
-            }
-            else
-            {
-                _547 = fast::clamp(r, -127.0, 127.0);
-            }
-            r = _547;
-            packedw |= ((uint(int(r)) & 255u) << (8u * b));
-        }
-        _570.xq[obase + wd] = packedw;
-    }
-    if (tid == 0u)
-    {
-        float _590;
-        if (amax == 0.0)
-        {
-            _590 = 0.0;
         }
         else
         {
-            float param_3 = amax;
-            float param_4 = 127.0;
-            _590 = bn_div_rn(param_3, param_4);
+            for (uint b = 0u; b < 4u; b++)
+            {
+                uint col = (wd * 4u) + b;
+                uint e_1 = base + col;
+                if (col < k)
+                {
+                    v[b] = ((device float*)&_601.x4[e_1 >> uint(2)])[e_1 & 3u];
+                }
+            }
         }
-        _586.scale[row] = _590;
+        float4 param_5 = v;
+        float param_6 = inv;
+        _775.xq[obase + wd] = bn_quant4(param_5, param_6);
+    }
+    if (tid == 0u)
+    {
+        uint _799;
+        if (amax == 0.0)
+        {
+            _799 = 0u;
+        }
+        else
+        {
+            float param_7 = amax;
+            float param_8 = 127.0;
+            _799 = as_type<uint>(bn_div_rn(param_7, param_8));
+        }
+        _795.scale_bits[row] = _799;
     }
 }
 

@@ -20,7 +20,7 @@ struct Scale
 
 struct Weights
 {
-    float w[1];
+    float4 w4[1];
 };
 
 struct Packed
@@ -42,7 +42,7 @@ uint bn_group_linear(thread uint3& gl_WorkGroupID, thread uint3& gl_NumWorkGroup
     return (gl_WorkGroupID.y * gl_NumWorkGroups.x) + gl_WorkGroupID.x;
 }
 
-kernel void quantize_ternary_pack(constant QuantizeTernaryParams& p [[buffer(8)]], const device Weights& _155 [[buffer(0)]], device Packed& _192 [[buffer(1)]], const device Scale& _106 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+kernel void quantize_ternary_pack(constant QuantizeTernaryParams& p [[buffer(8)]], const device Weights& _156 [[buffer(0)]], device Packed& _242 [[buffer(1)]], const device Scale& _106 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
 {
     uint param = p.k;
     uint wpr = bn_kp(param) >> uint(4);
@@ -59,33 +59,49 @@ kernel void quantize_ternary_pack(constant QuantizeTernaryParams& p [[buffer(8)]
     float s = _106.scale[0];
     float half_s = 0.5 * s;
     bool live = s > 0.0;
+    bool aligned = (p.k & 3u) == 0u;
     uint word = 0u;
     for (uint pl = 0u; pl < 4u; pl++)
     {
-        for (uint i = 0u; i < 4u; i++)
+        uint col = col0 + (32u * pl);
+        float4 v = float4(0.0);
+        if (aligned)
         {
-            uint col = (col0 + (32u * pl)) + i;
-            uint code = 1u;
             if (col < p.k)
             {
-                float v = _155.w[base + col];
-                bool _168;
-                if (live)
+                v = _156.w4[(base + col) >> uint(2)];
+            }
+        }
+        else
+        {
+            for (uint i = 0u; i < 4u; i++)
+            {
+                uint e = (base + col) + i;
+                if ((col + i) < p.k)
                 {
-                    _168 = abs(v) > half_s;
-                }
-                else
-                {
-                    _168 = live;
-                }
-                if (_168)
-                {
-                    code = (v > 0.0) ? 2u : 0u;
+                    v[i] = ((device float*)&_156.w4[e >> uint(2)])[e & 3u];
                 }
             }
-            word |= (code << ((8u * i) + (2u * pl)));
+        }
+        for (uint i_1 = 0u; i_1 < 4u; i_1++)
+        {
+            uint code = 1u;
+            bool _216;
+            if (live)
+            {
+                _216 = abs(v[i_1]) > half_s;
+            }
+            else
+            {
+                _216 = live;
+            }
+            if (_216)
+            {
+                code = (v[i_1] > 0.0) ? 2u : 0u;
+            }
+            word |= (code << ((8u * i_1) + (2u * pl)));
         }
     }
-    _192._packed[idx] = word;
+    _242._packed[idx] = word;
 }
 

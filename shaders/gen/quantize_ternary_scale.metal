@@ -39,7 +39,7 @@ struct Scratch
 
 struct Scale
 {
-    float scale[1];
+    uint scale_bits[1];
 };
 
 constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(256u, 1u, 1u);
@@ -53,17 +53,17 @@ float2 bn_ff_add(thread const float2& a, thread const float2& b)
     float t = spvFAdd(e, spvFAdd(a.y, b.y));
     float hi = spvFAdd(s, t);
     float lo = spvFSub(t, spvFSub(hi, s));
-    bool _577 = isinf(s);
-    bool _583;
-    if (!_577)
+    bool _636 = isinf(s);
+    bool _642;
+    if (!_636)
     {
-        _583 = isnan(s);
+        _642 = isnan(s);
     }
     else
     {
-        _583 = _577;
+        _642 = _636;
     }
-    if (_583)
+    if (_642)
     {
         return float2(s, 0.0);
     }
@@ -75,24 +75,66 @@ bool bn_decompose(thread const float& x, thread uint& M, thread int& e)
 {
     uint b = as_type<uint>(x);
     uint E = (b >> uint(23)) & 255u;
-    M = (b & 8388607u) | 8388608u;
-    e = int(E) - 150;
-    return (((b >> uint(31)) == 0u) && (E != 0u)) && (E != 255u);
+    uint f = b & 8388607u;
+    if (E == 0u)
+    {
+        int z = 23 - int(spvFindUMSB(f));
+        M = f << uint(min(z, 23));
+        e = (-149) - z;
+    }
+    else
+    {
+        M = f | 8388608u;
+        e = int(E) - 150;
+    }
+    bool _101 = ((b >> uint(31)) == 0u) && (E != 255u);
+    bool _109;
+    if (_101)
+    {
+        _109 = (E != 0u) || (f != 0u);
+    }
+    else
+    {
+        _109 = _101;
+    }
+    return _109;
 }
 
 static inline __attribute__((always_inline))
 uint bn_bit64(thread const uint& qh, thread const uint& ql, thread const int& pos)
 {
-    uint _86;
+    if ((pos < 0) || (pos > 63))
+    {
+        return 0u;
+    }
+    uint _125;
     if (pos >= 32)
     {
-        _86 = (qh >> uint(pos - 32)) & 1u;
+        _125 = (qh >> uint(pos - 32)) & 1u;
     }
     else
     {
-        _86 = (ql >> uint(pos)) & 1u;
+        _125 = (ql >> uint(pos)) & 1u;
     }
-    return _86;
+    return _125;
+}
+
+static inline __attribute__((always_inline))
+uint bn_shr64_lo(thread const uint& qh, thread const uint& ql, thread const int& sh)
+{
+    if (sh >= 64)
+    {
+        return 0u;
+    }
+    if (sh >= 32)
+    {
+        return qh >> uint(sh - 32);
+    }
+    if (sh == 0)
+    {
+        return ql;
+    }
+    return (ql >> uint(sh)) | (qh << uint(32 - sh));
 }
 
 static inline __attribute__((always_inline))
@@ -122,81 +164,78 @@ bool bn_any_below64(thread const uint& qh, thread const uint& ql, thread const i
 }
 
 static inline __attribute__((always_inline))
-float bn_round_q64(thread const uint& qh, thread const uint& ql, thread const int& e2, thread const bool& sticky)
+uint bn_round_q64_bits(thread const uint& qh, thread const uint& ql, thread const int& e2, thread const bool& sticky)
 {
-    int _156;
+    int _227;
     if (qh != 0u)
     {
-        _156 = 32 + int(spvFindUMSB(qh));
+        _227 = 32 + int(spvFindUMSB(qh));
     }
     else
     {
-        _156 = int(spvFindUMSB(ql));
+        _227 = int(spvFindUMSB(ql));
     }
-    int t = _156;
-    int sh = t - 23;
-    uint _172;
-    if (sh >= 32)
-    {
-        _172 = qh >> uint(sh - 32);
-    }
-    else
-    {
-        _172 = (ql >> uint(sh)) | (qh << uint(32 - sh));
-    }
-    uint mant = _172;
-    mant &= 16777215u;
+    int t = _227;
+    int sh = max((t - 23), ((-149) - e2));
     uint param = qh;
     uint param_1 = ql;
-    int param_2 = sh - 1;
-    uint round_bit = bn_bit64(param, param_1, param_2);
-    bool _218;
+    int param_2 = sh;
+    uint mant = bn_shr64_lo(param, param_1, param_2);
+    uint param_3 = qh;
+    uint param_4 = ql;
+    int param_5 = sh - 1;
+    uint round_bit = bn_bit64(param_3, param_4, param_5);
+    bool _274;
     if (!sticky)
     {
-        uint param_3 = qh;
-        uint param_4 = ql;
-        int param_5 = sh - 1;
-        _218 = bn_any_below64(param_3, param_4, param_5);
+        uint param_6 = qh;
+        uint param_7 = ql;
+        int param_8 = sh - 1;
+        _274 = bn_any_below64(param_6, param_7, param_8);
     }
     else
     {
-        _218 = sticky;
+        _274 = sticky;
     }
-    bool rest = _218;
-    bool _220 = round_bit != 0u;
-    bool _231;
-    if (_220)
+    bool rest = _274;
+    bool _276 = round_bit != 0u;
+    bool _287;
+    if (_276)
     {
-        bool _230;
+        bool _286;
         if (!rest)
         {
-            _230 = (mant & 1u) != 0u;
+            _286 = (mant & 1u) != 0u;
         }
         else
         {
-            _230 = rest;
+            _286 = rest;
         }
-        _231 = _230;
+        _287 = _286;
     }
     else
     {
-        _231 = _220;
+        _287 = _276;
     }
-    if (_231)
+    if (_287)
     {
         mant++;
-        if (mant == 16777216u)
-        {
-            mant = 8388608u;
-            sh++;
-        }
+    }
+    if (mant >= 16777216u)
+    {
+        mant = mant >> uint(1);
+        sh++;
+    }
+    if (mant < 8388608u)
+    {
+        return mant;
     }
     int E = (e2 + sh) + 150;
-    if ((E < 1) || (E > 254))
+    if (E > 254)
     {
-        return -1.0;
+        return 4294967295u;
     }
-    return as_type<float>((uint(E) << uint(23)) | (mant & 8388607u));
+    return (uint(E) << uint(23)) | (mant & 8388607u);
 }
 
 static inline __attribute__((always_inline))
@@ -213,10 +252,10 @@ float bn_ffdiv_u32(thread const float& hi, thread const float& lo, thread const 
     float param = hi;
     uint param_1;
     int param_2;
-    bool _287 = bn_decompose(param, param_1, param_2);
+    bool _347 = bn_decompose(param, param_1, param_2);
     uint Mh = param_1;
     int eh = param_2;
-    if ((!_287) || (N >= 2147483648u))
+    if ((!_347) || (N >= 2147483648u))
     {
         return (hi + lo) / float(N);
     }
@@ -231,26 +270,26 @@ float bn_ffdiv_u32(thread const float& hi, thread const float& lo, thread const 
         {
             return (hi + lo) / float(N);
         }
-        uint _337;
+        uint _397;
         if (lE == 0u)
         {
-            _337 = lb & 8388607u;
+            _397 = lb & 8388607u;
         }
         else
         {
-            _337 = (lb & 8388607u) | 8388608u;
+            _397 = (lb & 8388607u) | 8388608u;
         }
-        uint Ml = _337;
-        int _350;
+        uint Ml = _397;
+        int _410;
         if (lE == 0u)
         {
-            _350 = -149;
+            _410 = -149;
         }
         else
         {
-            _350 = int(lE) - 150;
+            _410 = int(lE) - 150;
         }
-        int el = _350;
+        int el = _410;
         int sh = (el + 40) - eh;
         if (sh > 16)
         {
@@ -261,16 +300,16 @@ float bn_ffdiv_u32(thread const float& hi, thread const float& lo, thread const 
         if (sh >= 0)
         {
             ll = Ml << uint(sh);
-            uint _389;
+            uint _448;
             if (sh == 0)
             {
-                _389 = 0u;
+                _448 = 0u;
             }
             else
             {
-                _389 = Ml >> uint(32 - sh);
+                _448 = Ml >> uint(32 - sh);
             }
-            lh = _389;
+            lh = _448;
         }
         else
         {
@@ -327,20 +366,20 @@ float bn_ffdiv_u32(thread const float& hi, thread const float& lo, thread const 
     uint param_7 = ql;
     int param_8 = eh - 40;
     bool param_9 = frac || (rem != 0u);
-    float r = bn_round_q64(param_6, param_7, param_8, param_9);
-    float _521;
-    if (r >= 0.0)
+    uint r = bn_round_q64_bits(param_6, param_7, param_8, param_9);
+    float _579;
+    if (r != 4294967295u)
     {
-        _521 = r;
+        _579 = as_type<float>(r);
     }
     else
     {
-        _521 = (hi + lo) / float(N);
+        _579 = (hi + lo) / float(N);
     }
-    return _521;
+    return _579;
 }
 
-kernel void quantize_ternary_scale(constant QuantizeTernaryParams& p [[buffer(8)]], device Scale& _695 [[buffer(2)]], const device Scratch& _635 [[buffer(7)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+kernel void quantize_ternary_scale(constant QuantizeTernaryParams& p [[buffer(8)]], device Scale& _754 [[buffer(2)]], const device Scratch& _694 [[buffer(7)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
 {
     threadgroup float2 red[256];
     uint total = p.n * p.k;
@@ -350,7 +389,7 @@ kernel void quantize_ternary_scale(constant QuantizeTernaryParams& p [[buffer(8)
     for (uint j = tid; j < groups; j += 256u)
     {
         float2 param = acc;
-        float2 param_1 = _635.partial[j];
+        float2 param_1 = _694.partial[j];
         acc = bn_ff_add(param, param_1);
     }
     red[tid] = acc;
@@ -371,7 +410,7 @@ kernel void quantize_ternary_scale(constant QuantizeTernaryParams& p [[buffer(8)
         float param_4 = sum.x;
         float param_5 = sum.y;
         uint param_6 = total;
-        _695.scale[0] = bn_ffdiv_u32(param_4, param_5, param_6);
+        _754.scale_bits[0] = as_type<uint>(bn_ffdiv_u32(param_4, param_5, param_6));
     }
 }
 
