@@ -2,8 +2,10 @@
  * Checks of the generated shaders (shaders/gen) against their sources and the C ABI:
  * (a) regenerating with the installed tools gives byte-identical files (skipped, visibly,
  *     without glslangValidator / spirv-cross or with another glslang version);
- * (b) every shader's push-constant block is its op's params struct: 16 bytes, four 4-byte
- *     members at offsets 0, 4, 8, 12 with the C field names (parsed from bitnet_metal.h);
+ * (b) every shader's push-constant block is its op's params struct, found by name
+ *     (BitlinearParams ↔ bn_bitlinear_params) and parsed from bitnet_metal.h: same member
+ *     names, offsets and sizes; for the quantize/bitlinear/dequantize/matmul_f32/read_probe
+ *     ops, 16 bytes as four 4-byte members at offsets 0, 4, 8, 12;
  * (c) every .metal: kernel name = manifest entry, each buffer argument at [[buffer(binding)]],
  *     the params at [[buffer(8)]] and no binding 8, gl_WorkGroupSize = manifest local_size;
  * and that every shader objc/core/gpu_plan.c names exists.
@@ -25,36 +27,40 @@ const manifest: Manifest = JSON.parse(
   await Deno.readTextFile(new URL("manifest.json", gen)),
 );
 
-/** Which params struct of bitnet_metal.h each shader's push constants mirror. */
-function paramsStructFor(shader: string): string {
-  const table: [string, string][] = [
-    ["quantize_ternary_", "bn_quantize_ternary_params"],
-    ["quantize_act_int8", "bn_quantize_act_params"],
-    ["bitlinear_", "bn_bitlinear_params"],
-    ["dequantize_ternary", "bn_dequantize_ternary_params"],
-    ["matmul_f32", "bn_matmul_f32_params"],
-    ["read_probe_", "bn_read_probe_params"],
-  ];
-  const hit = table.find(([prefix]) => shader.startsWith(prefix));
-  if (!hit) throw new Error(`no params struct known for shader ${shader}`);
-  return hit[1];
+/** The C params struct a push-constant block mirrors: MatmulF32Params → bn_matmul_f32_params. */
+function cStructName(block: string): string {
+  return "bn_" + block.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/([a-z])([0-9])/g, "$1_$2")
+    .toLowerCase();
 }
 
-/** Field names of `typedef struct NAME { uint32_t a, b, …; } …` in the public header. */
-async function headerStructFields(name: string): Promise<string[]> {
-  const text = await Deno.readTextFile(new URL("objc/include/bitnet_metal.h", root));
-  const m = new RegExp(`typedef struct ${name}\\s*\\{([^}]*)\\}`).exec(text);
+const headerText = await Deno.readTextFile(new URL("objc/include/bitnet_metal.h", root));
+
+/** Members of `typedef struct NAME { … } …` in the public header, with their byte layout
+ * (32-bit scalars and arrays of them, as every params struct is). */
+function headerStruct(name: string): { name: string; offset: number; size: number }[] {
+  const m = new RegExp(`typedef struct ${name}\\s*\\{([^}]*)\\}`).exec(headerText);
   if (!m) throw new Error(`struct ${name} not found in bitnet_metal.h`);
   const body = m[1].replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
-  const fields: string[] = [];
+  const defines = new Map(
+    [...headerText.matchAll(/#define\s+(\w+)\s+(\d+)u?\b/g)].map((d) => [d[1], Number(d[2])]),
+  );
+  const out: { name: string; offset: number; size: number }[] = [];
+  let offset = 0;
   for (const decl of body.split(";")) {
     const d = decl.trim();
     if (!d) continue;
-    const dm = /^uint32_t\s+(.+)$/.exec(d);
+    const dm = /^(uint32_t|int32_t|float)\s+(.+)$/.exec(d);
     if (!dm) throw new Error(`${name}: unexpected member declaration '${d}'`);
-    fields.push(...dm[1].split(",").map((s) => s.trim()));
+    for (const item of dm[2].split(",").map((x) => x.trim())) {
+      const am = /^(\w+)(?:\[(\w+)\])?$/.exec(item);
+      if (!am) throw new Error(`${name}: unexpected declarator '${item}'`);
+      const count = am[2] === undefined ? 1 : Number(defines.get(am[2]) ?? am[2]);
+      if (!Number.isInteger(count)) throw new Error(`${name}: array size ${am[2]}`);
+      out.push({ name: am[1], offset, size: 4 * count });
+      offset += 4 * count;
+    }
   }
-  return fields;
+  return out;
 }
 
 const tools = (await haveTool("spirv-cross")) ? await glslangVersion() : null;
@@ -90,16 +96,25 @@ Deno.test("shaders: every shaders/*.comp is in the manifest, with its files", as
   }
 });
 
-Deno.test("shaders: push constants are the op's 16-byte params struct", async () => {
+Deno.test("shaders: push constants are the op's params struct (16 bytes for the quantize, bitlinear, dequantize, matmul_f32, read_probe ops)", () => {
+  const sixteen = /^(quantize_|bitlinear_|dequantize_ternary|matmul_f32|read_probe_)/;
   for (const s of manifest.shaders) {
-    const fields = await headerStructFields(paramsStructFor(s.name));
-    assert.equal(fields.length * 4, 16, `${s.name}: C params struct size`);
-    assert.equal(s.push_constant_bytes, 16, `${s.name}: push-constant bytes`);
+    const struct = cStructName(s.push_constant_block);
+    const members = headerStruct(struct);
     assert.deepEqual(
       s.push_constant_members,
-      fields.map((name, i) => ({ name, offset: 4 * i, size: 4 })),
-      `${s.name}: push-constant members vs ${paramsStructFor(s.name)}`,
+      members,
+      `${s.name}: ${s.push_constant_block} vs ${struct}`,
     );
+    const bytes = members.reduce((a, m) => a + m.size, 0);
+    assert.equal(s.push_constant_bytes, bytes, `${s.name}: push-constant bytes`);
+    if (sixteen.test(s.name)) {
+      assert.equal(bytes, 16, `${s.name}: ${struct} is 16 bytes`);
+      assert.deepEqual(s.push_constant_members.map((m) => [m.offset, m.size]), [[0, 4], [4, 4], [
+        8,
+        4,
+      ], [12, 4]]);
+    }
   }
 });
 

@@ -18,6 +18,11 @@
  * local size, checked here), under the <base>_dot4 entry name; the manifest's "msl_from"
  * says so. Metal never reports BN_CAP_INT_DOT, so these are a safety net, not a fast path.
  *
+ * Push constants: the block's type name is the CamelCase of the C params struct it mirrors
+ * (bn_bitlinear_params ↔ BitlinearParams, bn_matmul_f32_params ↔ MatmulF32Params); the
+ * manifest records its name and members, and tests/shaders_test.ts compares them with
+ * objc/include/bitnet_metal.h.
+ *
  * Output is deterministic: glslang runs without -g (no file names, no source text), the
  * manifest is written with a fixed key order, and nothing depends on time or paths.
  *
@@ -66,6 +71,7 @@ export interface ManifestShader {
   bindings: number[];
   buffers: ManifestBuffer[];
   push_constant_bytes: number;
+  push_constant_block: string;
   push_constant_members: ManifestMember[];
   requires: string[];
 }
@@ -138,7 +144,16 @@ interface Reflection {
   entryPoints: { name: string; mode: string; workgroup_size: number[] }[];
   types: Record<
     string,
-    { name: string; members: { name: string; type: string; offset: number }[] }
+    {
+      name: string;
+      members: {
+        name: string;
+        type: string;
+        offset: number;
+        array?: number[];
+        array_stride?: number;
+      }[];
+    }
   >;
   ssbos?: {
     type: string;
@@ -204,10 +219,13 @@ async function compileOne(
     const t = refl.types[refl.push_constants![0].type];
     pcType = t.name;
     pcMembers = t.members.map((m) => {
-      const size = SCALAR_SIZES[m.type];
-      if (size === undefined) {
+      const scalar = SCALAR_SIZES[m.type];
+      if (scalar === undefined) {
         throw new Error(`${name}: push-constant member ${m.name} has type ${m.type}`);
       }
+      // Arrays (e.g. uint shape[6]): count × stride (std430: 4 for 32-bit scalars).
+      const count = (m.array ?? [1]).reduce((a, b) => a * b, 1);
+      const size = m.array ? count * (m.array_stride ?? scalar) : scalar;
       return { name: m.name, offset: m.offset, size };
     });
   }
@@ -266,6 +284,7 @@ async function compileOne(
       bindings: buffers.map((b) => b.binding),
       buffers,
       push_constant_bytes: pcBytes,
+      push_constant_block: pcType,
       push_constant_members: pcMembers,
       requires,
     },

@@ -28,7 +28,8 @@ typedef struct bn_mem {
 /* One validated command: the op, its params and its buffers' memory. */
 typedef struct bn_cmd {
   uint32_t op;
-  uint8_t params[16];
+  uint8_t params[BN_MAX_PARAMS_BYTES] __attribute__((aligned(8)));
+  uint32_t params_size;
   uint32_t n_buffers;
   bn_mem_t* mem[8];
   uint64_t bytes[8]; /* bytes the op uses of each buffer (from the validator) */
@@ -138,5 +139,30 @@ int32_t bn_cpu_bitlinear(const bn_bitlinear_params_t* p, void* const* bufs);
 int32_t bn_cpu_dequantize_ternary(const bn_dequantize_ternary_params_t* p, void* const* bufs);
 int32_t bn_cpu_matmul_f32(const bn_matmul_f32_params_t* p, void* const* bufs);
 int32_t bn_cpu_read_probe(const bn_read_probe_params_t* p, void* const* bufs);
+/* Tensor ops (objc/cpu/tensor_*.c). */
+int32_t bn_cpu_matmul(const bn_matmul_params_t* p, void* const* bufs);
+int32_t bn_cpu_binary(const bn_binary_params_t* p, void* const* bufs);
+int32_t bn_cpu_unary(const bn_unary_params_t* p, void* const* bufs);
+int32_t bn_cpu_reduce(const bn_reduce_params_t* p, void* const* bufs);
+int32_t bn_cpu_softmax(const bn_softmax_params_t* p, void* const* bufs);
+int32_t bn_cpu_rmsnorm(const bn_rmsnorm_params_t* p, void* const* bufs);
+int32_t bn_cpu_rope(const bn_rope_params_t* p, void* const* bufs);
+int32_t bn_cpu_rmsnorm_quant(const bn_rmsnorm_quant_params_t* p, void* const* bufs);
+
+/* Size validators of the tensor ops (objc/core/ops_tensor.c), same contract as
+ * bn_op_desc_t.buffer_bytes. */
+int32_t bn_matmul_bytes(const void* params, uint64_t* out_bytes);
+int32_t bn_binary_bytes(const void* params, uint64_t* out_bytes);
+int32_t bn_unary_bytes(const void* params, uint64_t* out_bytes);
+int32_t bn_reduce_bytes(const void* params, uint64_t* out_bytes);
+int32_t bn_softmax_bytes(const void* params, uint64_t* out_bytes);
+int32_t bn_rmsnorm_bytes(const void* params, uint64_t* out_bytes);
+int32_t bn_rope_bytes(const void* params, uint64_t* out_bytes);
+int32_t bn_rmsnorm_quant_bytes(const void* params, uint64_t* out_bytes);
+
+/* GPU plans of the tensor-op families (objc/core/gpu_plan_*.c). */
+int32_t bn_gpu_plan_matmul(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* out);
+int32_t bn_gpu_plan_elementwise(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* out); /* BINARY, UNARY */
+int32_t bn_gpu_plan_rows(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* out); /* REDUCE, SOFTMAX, RMSNORM, ROPE, RMSNORM_QUANT */
 
 #endif /* BN_CORE_BACKEND_H */

@@ -143,6 +143,7 @@ static int32_t encode(bn_batch_t* b, uint32_t op, const void* params, uint32_t p
   memset(&cmd, 0, sizeof cmd);
   cmd.op = op;
   memcpy(cmd.params, params, d->params_size);
+  cmd.params_size = d->params_size;
   cmd.n_buffers = n_buffers;
   int32_t st = d->buffer_bytes(cmd.params, cmd.bytes);
   if (st != BN_OK) return st;

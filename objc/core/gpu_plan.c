@@ -165,6 +165,20 @@ int32_t bn_gpu_plan(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* out) {
     }
     case BN_OP_MPS_MATMUL:
       return bn_fail(BN_ERR_UNSUPPORTED, "mps_matmul runs only on the Metal backend (MPS)");
+    case BN_OP_MATMUL:
+      st = bn_gpu_plan_matmul(cmd, caps, &plan);
+      break;
+    case BN_OP_BINARY:
+    case BN_OP_UNARY:
+      st = bn_gpu_plan_elementwise(cmd, caps, &plan);
+      break;
+    case BN_OP_REDUCE:
+    case BN_OP_SOFTMAX:
+    case BN_OP_RMSNORM:
+    case BN_OP_ROPE:
+    case BN_OP_RMSNORM_QUANT:
+      st = bn_gpu_plan_rows(cmd, caps, &plan);
+      break;
     default:
       return bn_fail(BN_ERR_INVALID_ARGUMENT, "bn_gpu_plan: unknown op %u", cmd->op);
   }

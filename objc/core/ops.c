@@ -138,6 +138,15 @@ static const bn_op_desc_t g_ops[BN_OP_COUNT_] = {
     [BN_OP_MATMUL_F32] = {"matmul_f32", sizeof(bn_matmul_f32_params_t), 3, matmul_f32_bytes, 0x4},
     [BN_OP_MPS_MATMUL] = {"mps_matmul", sizeof(bn_mps_matmul_params_t), 3, mps_matmul_bytes, 0x4},
     [BN_OP_READ_PROBE] = {"read_probe", sizeof(bn_read_probe_params_t), 2, read_probe_bytes, 0x2},
+    [BN_OP_MATMUL] = {"matmul", sizeof(bn_matmul_params_t), 3, bn_matmul_bytes, 0x4},
+    [BN_OP_BINARY] = {"binary", sizeof(bn_binary_params_t), 3, bn_binary_bytes, 0x4},
+    [BN_OP_UNARY] = {"unary", sizeof(bn_unary_params_t), 2, bn_unary_bytes, 0x2},
+    [BN_OP_REDUCE] = {"reduce", sizeof(bn_reduce_params_t), 2, bn_reduce_bytes, 0x2},
+    [BN_OP_SOFTMAX] = {"softmax", sizeof(bn_softmax_params_t), 2, bn_softmax_bytes, 0x2},
+    [BN_OP_RMSNORM] = {"rmsnorm", sizeof(bn_rmsnorm_params_t), 3, bn_rmsnorm_bytes, 0x4},
+    [BN_OP_ROPE] = {"rope", sizeof(bn_rope_params_t), 3, bn_rope_bytes, 0x4},
+    [BN_OP_RMSNORM_QUANT] = {"rmsnorm_quant", sizeof(bn_rmsnorm_quant_params_t), 4,
+                             bn_rmsnorm_quant_bytes, 0xc},
 };
 
 const bn_op_desc_t* bn_op_get(uint32_t op) {
@@ -173,8 +182,8 @@ BN_API int32_t bn_op_buffer_bytes(uint32_t op, const void* params, uint32_t para
     return bn_fail(BN_ERR_INVALID_ARGUMENT, "[%s] has %u buffers; index %u is out of range",
                    d->name, d->n_buffers, index);
   }
-  uint32_t aligned[4]; /* params copied to an aligned place */
-  memcpy(aligned, params, sizeof aligned);
+  uint64_t aligned[BN_MAX_PARAMS_BYTES / 8]; /* params copied to an aligned place */
+  memcpy(aligned, params, d->params_size);
   uint64_t bytes[8];
   int32_t st = d->buffer_bytes(aligned, bytes);
   if (st == BN_OK) *out_bytes = bytes[index];

@@ -140,7 +140,7 @@ static int32_t cpu_run(void* dev, const bn_cmd_t* cmds, uint32_t n, double* gpu_
     const bn_cmd_t* c = &cmds[i];
     void* bufs[8];
     for (uint32_t j = 0; j < c->n_buffers; j++) bufs[j] = c->mem[j]->host;
-    uint32_t params[4]; /* aligned copy */
+    uint64_t params[BN_MAX_PARAMS_BYTES / 8]; /* aligned copy */
     memcpy(params, c->params, sizeof params);
     switch (c->op) {
       case BN_OP_QUANTIZE_TERNARY: st = bn_cpu_quantize_ternary((const void*)params, bufs); break;
@@ -149,6 +149,14 @@ static int32_t cpu_run(void* dev, const bn_cmd_t* cmds, uint32_t n, double* gpu_
       case BN_OP_DEQUANTIZE_TERNARY: st = bn_cpu_dequantize_ternary((const void*)params, bufs); break;
       case BN_OP_MATMUL_F32: st = bn_cpu_matmul_f32((const void*)params, bufs); break;
       case BN_OP_READ_PROBE: st = bn_cpu_read_probe((const void*)params, bufs); break;
+      case BN_OP_MATMUL: st = bn_cpu_matmul((const void*)params, bufs); break;
+      case BN_OP_BINARY: st = bn_cpu_binary((const void*)params, bufs); break;
+      case BN_OP_UNARY: st = bn_cpu_unary((const void*)params, bufs); break;
+      case BN_OP_REDUCE: st = bn_cpu_reduce((const void*)params, bufs); break;
+      case BN_OP_SOFTMAX: st = bn_cpu_softmax((const void*)params, bufs); break;
+      case BN_OP_RMSNORM: st = bn_cpu_rmsnorm((const void*)params, bufs); break;
+      case BN_OP_ROPE: st = bn_cpu_rope((const void*)params, bufs); break;
+      case BN_OP_RMSNORM_QUANT: st = bn_cpu_rmsnorm_quant((const void*)params, bufs); break;
       default: st = bn_fail(BN_ERR_UNSUPPORTED, "op %u is not supported on the CPU", c->op);
     }
   }

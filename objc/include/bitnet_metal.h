@@ -137,7 +137,16 @@ enum {
   BN_OP_MATMUL_F32 = 5,
   BN_OP_MPS_MATMUL = 6, /* Metal only (MPSMatrixMultiplication); BN_ERR_UNSUPPORTED elsewhere */
   BN_OP_READ_PROBE = 7, /* memory read-bandwidth probe (benchmarks measure against it) */
-  BN_OP_COUNT_ = 8      /* one past the last op id */
+  /* Tensor ops (transformer layer building blocks), params below. */
+  BN_OP_MATMUL = 8,        /* batched GEMM, f32/f16 inputs, transposes, f32 out   */
+  BN_OP_BINARY = 9,        /* broadcasting elementwise a ∘ b                        */
+  BN_OP_UNARY = 10,        /* elementwise f(a), strided in, contiguous out (COPY = permute/transpose/contiguous) */
+  BN_OP_REDUCE = 11,       /* sum/mean/max/min/argmax/var along one axis           */
+  BN_OP_SOFTMAX = 12,      /* row-wise, stable, optional causal mask               */
+  BN_OP_RMSNORM = 13,      /* y = x · rsqrt(mean(x²) + eps) · w                    */
+  BN_OP_ROPE = 14,         /* rotary embedding, NEOX style                         */
+  BN_OP_RMSNORM_QUANT = 15,/* RMSNorm fused with quantize_act_int8                 */
+  BN_OP_COUNT_ = 16        /* one past the last op id */
 };
 
 /* BN_OP_QUANTIZE_TERNARY — buffers: 0 W f32[n·k] (in), 1 packed u8[n·row_bytes] (out),
@@ -196,6 +205,105 @@ typedef struct bn_mps_matmul_params {
 typedef struct bn_read_probe_params {
   uint32_t words, reserved0, reserved1, reserved2;
 } bn_read_probe_params_t;
+
+/* ---- tensor ops ----------------------------------------------------------------------
+ * Element types: BN_DTYPE_F32 or BN_DTYPE_F16 (IEEE binary16, stored as 2 bytes). An f16
+ * buffer must hold round_up(2·elements, 4) bytes (GPUs access f16 pairs as 32-bit words).
+ * Strided operands give, for every dimension of the OUTPUT shape, the operand's stride in
+ * elements (0 broadcasts it along that dimension) and an element offset; strides are
+ * non-negative. Outputs are always dense, row-major. Shapes are outermost first.
+ * Params of tensor ops are larger than 16 bytes (≤ BN_MAX_PARAMS_BYTES, the Vulkan
+ * minimum push-constant size). */
+#define BN_MAX_RANK 6
+#define BN_MAX_PARAMS_BYTES 128
+
+/* BN_OP_MATMUL — buffers: 0 A, 1 B, 2 C f32.
+ * For each batch index z < batch: C_z[m][n] = Σ_k A_z[m][k] · B_z[k][n] with
+ * A_z = A + z·a_batch_stride ([m][k], or [k][m] when flags bit 0 "trans_a"),
+ * B_z = B + z·b_batch_stride ([k][n], or [n][k] when flags bit 1 "trans_b"),
+ * C_z = C + z·m·n. A stride of 0 shares the operand across the batch. A and B are f32 or
+ * f16 (flags bits 8..15, BN_DTYPE_*), accumulation and C are f32. */
+enum { BN_MATMUL_TRANS_A = 1u << 0, BN_MATMUL_TRANS_B = 1u << 1 };
+typedef struct bn_matmul_params {
+  uint32_t m, n, k, batch;
+  uint32_t flags;
+  uint32_t a_batch_stride, b_batch_stride; /* elements */
+  uint32_t reserved0;
+} bn_matmul_params_t;
+
+/* BN_OP_BINARY — buffers: 0 a, 1 b, 2 out (all of dtype). out is dense of shape[0..rank). */
+enum {
+  BN_BINARY_ADD = 0, BN_BINARY_SUB = 1, BN_BINARY_MUL = 2, BN_BINARY_DIV = 3,
+  BN_BINARY_MAX = 4, BN_BINARY_MIN = 5, BN_BINARY_POW = 6, BN_BINARY_COUNT_ = 7
+};
+typedef struct bn_binary_params {
+  uint32_t op, dtype, rank, numel;   /* numel = Π shape (≥ 1)                       */
+  uint32_t shape[BN_MAX_RANK];
+  uint32_t a_strides[BN_MAX_RANK];
+  uint32_t b_strides[BN_MAX_RANK];
+  uint32_t a_offset, b_offset, reserved0, reserved1;
+} bn_binary_params_t;
+
+/* BN_OP_UNARY — buffers: 0 a, 1 out (dtype). COPY is the identity: with permuted strides it
+ * is permute/transpose, with any strides it makes a tensor contiguous.
+ * GELU is the exact erf form, 0.5·x·(1 + erf(x/√2)); RELU2 is relu(x)², BitNet 2B-4T's FFN
+ * activation; SILU is x·sigmoid(x). */
+enum {
+  BN_UNARY_COPY = 0, BN_UNARY_NEG = 1, BN_UNARY_ABS = 2, BN_UNARY_EXP = 3, BN_UNARY_LOG = 4,
+  BN_UNARY_SQRT = 5, BN_UNARY_RSQRT = 6, BN_UNARY_TANH = 7, BN_UNARY_SIGMOID = 8,
+  BN_UNARY_RELU = 9, BN_UNARY_RELU2 = 10, BN_UNARY_SILU = 11, BN_UNARY_GELU = 12,
+  BN_UNARY_COUNT_ = 13
+};
+typedef struct bn_unary_params {
+  uint32_t op, dtype, rank, numel;
+  uint32_t shape[BN_MAX_RANK];
+  uint32_t a_strides[BN_MAX_RANK];
+  uint32_t a_offset, reserved0, reserved1, reserved2;
+} bn_unary_params_t;
+
+/* BN_OP_REDUCE — buffers: 0 a (dtype, dense, viewed as [outer][len][inner]), 1 out
+ * ([outer][inner]: f32, or i32 indexes for ARGMAX — the first index of the maximum).
+ * MEAN = SUM/len; VAR = Σ(x − mean)²/(len − ddof), two-pass; NaN propagates (ARGMAX
+ * returns the first NaN's index). */
+enum {
+  BN_REDUCE_SUM = 0, BN_REDUCE_MEAN = 1, BN_REDUCE_MAX = 2, BN_REDUCE_MIN = 3,
+  BN_REDUCE_ARGMAX = 4, BN_REDUCE_VAR = 5, BN_REDUCE_COUNT_ = 6
+};
+typedef struct bn_reduce_params {
+  uint32_t op, dtype, outer, len, inner, ddof, reserved0, reserved1;
+} bn_reduce_params_t;
+
+/* BN_OP_SOFTMAX — buffers: 0 x, 1 y (dtype, [rows][cols]). y = exp(x − max)/Σ exp(x − max)
+ * per row. causal = 1 masks key j of query row i when j > i + (cols − rows) (needs
+ * cols ≥ rows); masked entries are 0. */
+typedef struct bn_softmax_params {
+  uint32_t rows, cols, causal, dtype;
+} bn_softmax_params_t;
+
+/* BN_OP_RMSNORM — buffers: 0 x (dtype, [rows][cols]), 1 w f32[cols], 2 y (dtype).
+ * y = x · (1 / sqrt(mean(x²) + eps)) · w, computed in f32. */
+typedef struct bn_rmsnorm_params {
+  uint32_t rows, cols, dtype;
+  float eps;
+} bn_rmsnorm_params_t;
+
+/* BN_OP_ROPE — buffers: 0 x (dtype, [tokens][heads][head_dim]), 1 pos i32[tokens], 2 y.
+ * NEOX style: for i < d/2 (d = head_dim, even), θ_i = pos · theta^(−2i/d),
+ * y[i] = x[i]·cos θ_i − x[i + d/2]·sin θ_i, y[i + d/2] = x[i]·sin θ_i + x[i + d/2]·cos θ_i. */
+typedef struct bn_rope_params {
+  uint32_t tokens, heads, head_dim, dtype;
+  float theta;
+  uint32_t reserved0, reserved1, reserved2;
+} bn_rope_params_t;
+
+/* BN_OP_RMSNORM_QUANT — buffers: 0 x f32[rows][cols], 1 w f32[cols], 2 xq i8[rows][kp],
+ * 3 scale f32[rows]: RMSNorm (as BN_OP_RMSNORM) then quantize_act_int8 of the result, in
+ * one pass: the input of every BitLinear. */
+typedef struct bn_rmsnorm_quant_params {
+  uint32_t rows, cols;
+  float eps;
+  uint32_t reserved0;
+} bn_rmsnorm_quant_params_t;
 
 /* Largest k the int32 accumulation of BITLINEAR allows exactly (127·2^24 < 2^31). */
 #define BN_MAX_K (1u << 24)

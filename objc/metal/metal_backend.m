@@ -629,7 +629,7 @@ static int32_t bn_metal_encode_plan(BNMetalDevice* d, id<MTLCommandBuffer> cb,
         buf = d.scratch;
       [e setBuffer:buf offset:0 atIndex:b];
     }
-    [e setBytes:cmd->params length:sizeof cmd->params atIndex:BN_MSL_PUSH_CONSTANT_INDEX];
+    [e setBytes:cmd->params length:cmd->params_size atIndex:BN_MSL_PUSH_CONSTANT_INDEX];
     [e dispatchThreadgroups:MTLSizeMake(st->groups[0], st->groups[1], st->groups[2])
         threadsPerThreadgroup:MTLSizeMake(sh->local_size[0], sh->local_size[1],
                                           sh->local_size[2])];

@@ -545,7 +545,7 @@ static int32_t create_objects(bnvk_dev_t* d) {
   };
   r = d->fn.vkCreateDescriptorSetLayout(d->device, &dsl, NULL, &d->set_layout);
   if (r != VK_SUCCESS) return bnvk_fail(d, r, "vkCreateDescriptorSetLayout");
-  VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = 16};
+  VkPushConstantRange pcr = {.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = BN_MAX_PARAMS_BYTES};
   VkPipelineLayoutCreateInfo pli = {
       .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
       .setLayoutCount = 1,

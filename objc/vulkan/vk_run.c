@@ -342,8 +342,8 @@ static int32_t record(bnvk_dev_t* d, const bn_cmd_t* cmds, uint32_t n, const pre
       barrier(d, XFER, VK_ACCESS_TRANSFER_WRITE_BIT, CS, SR | SW);
     }
     bind_buffers(d, c, scratch, sets ? sets[i] : VK_NULL_HANDLE);
-    d->fn.vkCmdPushConstants(d->cmd, d->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, 16,
-                             c->params);
+    d->fn.vkCmdPushConstants(d->cmd, d->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                             c->params_size, c->params);
     for (uint32_t s = 0; s < plan->n_stages; s++) {
       const uint32_t* g = plan->stages[s].groups;
       if (!first) barrier(d, CS, SW, CS, SR | SW);
