@@ -8,6 +8,7 @@ import { StorageId } from "./abi.ts";
 import {
   ARRAY_OF,
   type ArrayOf,
+  bufferBytes,
   BYTES_PER_ELEMENT,
   checkShape,
   type DType,
@@ -298,7 +299,12 @@ export function createTensor<D extends DType>(
   const byteLength = size * BYTES_PER_ELEMENT[dtype];
   const l = lib();
   check(
-    l.bn_buffer_create(core.handle, BigInt(byteLength), StorageId[storage], outU64),
+    l.bn_buffer_create(
+      core.handle,
+      BigInt(bufferBytes(dtype, size)),
+      StorageId[storage],
+      outU64,
+    ),
     op,
   );
   const handle = readOutU64();

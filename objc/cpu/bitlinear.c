@@ -156,26 +156,55 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, c
   for (int t = 0; t < T; t++) raw[t] = tmp[t];
 }
 
-/* Weight rows [j0, j1) × activation rows ib .. ib+M-1. NR rows at a time, then singles. */
+/* Sums blocks [b0, b0+nb) of weight rows [j0, j1) against the M activation rows at x, into
+ * out[(j - j0)·M + i] (overwriting, or adding when add != 0): tiles of NR rows, then 4, then 1. */
+static ALWAYS_INLINE TARGET_VNNI void vnni_range(const bl_ctx_t* c, const int8_t* x, uint64_t j0,
+                                                 uint64_t j1, uint64_t b0, uint64_t nb, const int M,
+                                                 const int NR, const int SPLIT, int32_t* out, int add) {
+  int32_t raw[32];
+  const uint8_t* w = c->w + 32 * b0;
+  x += 128 * b0;
+  uint64_t j = j0;
+  for (; j + NR <= j1; j += NR) {
+    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, NR, SPLIT, raw);
+    int32_t* o = out + (j - j0) * M;
+    for (int t = 0; t < NR * M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
+  }
+  if (NR > 4) {
+    for (; j + 4 <= j1; j += 4) {
+      vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 4, 0, raw);
+      int32_t* o = out + (j - j0) * M;
+      for (int t = 0; t < 4 * M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
+    }
+  }
+  for (; j < j1; j++) {
+    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 1, 1, raw);
+    int32_t* o = out + (j - j0) * M;
+    for (int t = 0; t < M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
+  }
+}
+
+/* Activation bytes a tile may keep hot: when M rows of kp bytes exceed it, k is cut into
+ * equal segments so the activations stay in L1 while up to 64 weight rows pass by. */
+#ifndef BL_X_BUDGET
+#define BL_X_BUDGET 24576u
+#endif
+
+/* Weight rows [j0, j1) × activation rows ib .. ib+M-1. */
 #define VNNI_ROWS(M_, NR_, SPLIT_)                                                           \
   static TARGET_VNNI void vnni_rows_##M_(const bl_ctx_t* c, uint32_t ib, uint64_t j0,       \
                                          uint64_t j1) {                                     \
-    int32_t raw[32];                                                                         \
     const int8_t* x = c->x + (uint64_t)ib * c->kp;                                           \
-    uint64_t j = j0;                                                                         \
-    for (; j + NR_ <= j1; j += NR_) {                                                        \
-      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, NR_, SPLIT_, raw);           \
-      bl_emit(c, ib, j, M_, NR_, raw);                                                       \
-    }                                                                                        \
-    if (NR_ > 4) {                                                                           \
-      for (; j + 4 <= j1; j += 4) {                                                          \
-        vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 4, 0, raw);                \
-        bl_emit(c, ib, j, M_, 4, raw);                                                       \
+    const uint64_t nseg = (M_ * c->kp + BL_X_BUDGET - 1) / BL_X_BUDGET;                      \
+    const uint64_t segb = (c->nblk + nseg - 1) / nseg;                                       \
+    int32_t acc[64 * M_];                                                                    \
+    for (uint64_t js = j0; js < j1; js += 64) {                                              \
+      const uint64_t je = j1 - js < 64 ? j1 : js + 64;                                       \
+      for (uint64_t b0 = 0; b0 < c->nblk; b0 += segb) {                                      \
+        const uint64_t nb = c->nblk - b0 < segb ? c->nblk - b0 : segb;                       \
+        vnni_range(c, x, js, je, b0, nb, M_, NR_, SPLIT_, acc, b0 != 0);                     \
       }                                                                                      \
-    }                                                                                        \
-    for (; j < j1; j++) {                                                                    \
-      vnni_tile(c->w + j * c->rb, c->rb, x, c->kp, c->nblk, M_, 1, 1, raw);                  \
-      bl_emit(c, ib, j, M_, 1, raw);                                                         \
+      bl_emit(c, ib, js, M_, (int)(je - js), acc);                                           \
     }                                                                                        \
   }
 /* (rows per tile, SPLIT) per number of activation rows, measured on Zen 4: the small

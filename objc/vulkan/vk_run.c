@@ -54,11 +54,11 @@ static bnvk_pipeline_t* pipeline_entry(bnvk_dev_t* d, const bn_shader_blob_t* sh
              lim->maxComputeWorkGroupSize[2]);
     return e;
   }
-  if (shader->push_constant_bytes > 16) {
+  if (shader->push_constant_bytes > BN_MAX_PARAMS_BYTES) {
     e->check = BN_ERR_INTERNAL;
     snprintf(e->message, sizeof e->message,
-             "shader %s: %u bytes of push constants; the layout has 16", name,
-             shader->push_constant_bytes);
+             "shader %s: %u bytes of push constants; the layout has %u", name,
+             shader->push_constant_bytes, (unsigned)BN_MAX_PARAMS_BYTES);
   }
   return e;
 }
