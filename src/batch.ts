@@ -201,6 +201,12 @@ export class Batch implements Disposable {
     return this.#add("readProbe", () => encodeReadProbe(this.#ctx, data));
   }
 
+  // ---- tensor ops: matmul (src/ops_matmul.ts) ----
+
+  // ---- tensor ops: elementwise, copy, permute (src/ops_elementwise.ts) ----
+
+  // ---- tensor ops: reductions and transformer rows (src/ops_rows.ts) ----
+
   /**
    * Raw encode: op (name or id), its params as 32-bit fields, and its buffers in the
    * header's order. Only the native validator checks sizes here (tests use this to check

@@ -639,6 +639,14 @@ export class Device implements Disposable {
     return runOne(this, (b) => b.readProbe(data));
   }
 
+  // ---- tensor ops: matmul (src/ops_matmul.ts) ----
+
+  // ---- tensor ops: elementwise, copy, permute (src/ops_elementwise.ts) ----
+
+  // ---- tensor ops: reductions and transformer rows (src/ops_rows.ts) ----
+
+  // ---- thermal ----
+
   /**
    * Closes the device (idempotent): waits for its work, frees its tensors and batches
    * and detaches every view. Later calls on it throw a "device is closed" TypeError.

@@ -11,9 +11,10 @@ import { deviceTest, leakCheck, randomF32 } from "./_helpers.ts";
 
 const SAMPLES: Record<
   DType,
-  () => Float32Array | Int32Array | Uint32Array | Int8Array | Uint8Array
+  () => Float32Array | Uint16Array | Int32Array | Uint32Array | Int8Array | Uint8Array
 > = {
   f32: () => randomF32(1000, 1),
+  f16: () => new Uint16Array(1000).map((_, i) => (i * 40503) & 0xffff),
   i32: () => new Int32Array(1000).map((_, i) => (i * 2654435761) | 0),
   u32: () => new Uint32Array(1000).map((_, i) => (i * 2654435761) >>> 0),
   i8: () => new Int8Array(1000).map((_, i) => (i % 256) - 128),
