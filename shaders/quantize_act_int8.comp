@@ -3,12 +3,12 @@
 //
 // One workgroup of 256 invocations per row (m groups, grid folded to 2-D). Pass 1: amax =
 // max|x| over the row (coalesced loads, 16 bytes each when k % 4 == 0 so that every row starts
-// 16-byte aligned; a shared-memory tree; comparisons, so NaNs are ignored and the order does
-// not matter). Then inv = 127/amax and scale = amax/127, both correctly rounded f32 divisions
+// 16-byte aligned; a shared-memory tree; a NaN wins every comparison and stays, so any NaN
+// in the row makes amax NaN, and the order does not matter). Then inv = 127/amax and scale = amax/127, both correctly rounded f32 divisions
 // (bn_div_rn; every invocation computes them, no extra barrier). Pass 2: each invocation
 // writes whole 32-bit words of 4 int8, xq = clamp(roundEven(x · inv), -127, 127) (a NaN
-// product gives 0), and zeros for the padding columns k..kp-1. A row of zeros (or of NaNs)
-// gives xq = 0 and scale = 0. The scale is stored as bits so that a subnormal amax/127
+// product gives 0), and zeros for the padding columns k..kp-1. A row of zeros gives xq = 0
+// and scale = 0; a row with a NaN gives xq = 0 and a NaN scale (so callers can detect it). The scale is stored as bits so that a subnormal amax/127
 // survives devices that flush subnormal floats.
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
@@ -31,10 +31,10 @@ shared float red[BN_QA_WG];
 
 float bn_amax4(vec4 v, float amax) {
   vec4 a = abs(v);
-  amax = a.x > amax ? a.x : amax;
-  amax = a.y > amax ? a.y : amax;
-  amax = a.z > amax ? a.z : amax;
-  return a.w > amax ? a.w : amax;
+  amax = (a.x > amax || isnan(a.x)) ? a.x : amax;
+  amax = (a.y > amax || isnan(a.y)) ? a.y : amax;
+  amax = (a.z > amax || isnan(a.z)) ? a.z : amax;
+  return (a.w > amax || isnan(a.w)) ? a.w : amax;
 }
 
 uint bn_quant4(vec4 v, float inv) {
@@ -65,18 +65,19 @@ void main() {
     for (uint c = tid; c < k; c += BN_QA_WG) {
       uint e = base + c;
       float a = abs(x4[e >> 2][e & 3u]);
-      amax = a > amax ? a : amax;
+      amax = (a > amax || isnan(a)) ? a : amax;
     }
   }
   red[tid] = amax;
   barrier();
   [[unroll]] for (uint s = BN_QA_WG / 2u; s > 0u; s >>= 1) {
-    if (tid < s && red[tid + s] > red[tid]) red[tid] = red[tid + s];
+    if (tid < s && (red[tid + s] > red[tid] || isnan(red[tid + s]))) red[tid] = red[tid + s];
     barrier();
   }
   amax = red[0];
 
-  float inv = amax == 0.0 ? 0.0 : bn_div_rn(127.0, amax);
+  bool nan_row = isnan(amax);
+  float inv = (amax == 0.0 || nan_row) ? 0.0 : bn_div_rn(127.0, amax);
   uint words = bn_kp(k) >> 2;
   uint obase = row * words;
   for (uint wd = tid; wd < words; wd += BN_QA_WG) {
@@ -92,5 +93,9 @@ void main() {
     }
     xq[obase + wd] = bn_quant4(v, inv);
   }
-  if (tid == 0u) scale_bits[row] = amax == 0.0 ? 0u : floatBitsToUint(bn_div_rn(amax, 127.0));
+  if (tid == 0u) {
+    scale_bits[row] = nan_row ? 0x7FC00000u  // quiet NaN
+                    : amax == 0.0 ? 0u
+                                  : floatBitsToUint(bn_div_rn(amax, 127.0));
+  }
 }

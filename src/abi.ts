@@ -59,10 +59,40 @@ export const OpId = {
   MATMUL_F32: 5,
   MPS_MATMUL: 6,
   READ_PROBE: 7,
+  MATMUL: 8,
+  BINARY: 9,
+  UNARY: 10,
+  REDUCE: 11,
+  SOFTMAX: 12,
+  RMSNORM: 13,
+  ROPE: 14,
+  RMSNORM_QUANT: 15,
 } as const;
 
 /** One past the last op id (`BN_OP_COUNT_`). */
-export const OP_COUNT = 8;
+export const OP_COUNT = 16;
+
+/** Bytes of each op's params struct (the header's; a test checks them natively). */
+export const OP_PARAMS_BYTES: { readonly [op: number]: number } = {
+  1: 16,
+  2: 16,
+  3: 16,
+  4: 16,
+  5: 16,
+  6: 16,
+  7: 16,
+  8: 32, // bn_matmul_params_t
+  9: 104, // bn_binary_params_t
+  10: 80, // bn_unary_params_t
+  11: 32, // bn_reduce_params_t
+  12: 16, // bn_softmax_params_t
+  13: 16, // bn_rmsnorm_params_t
+  14: 32, // bn_rope_params_t
+  15: 16, // bn_rmsnorm_quant_params_t
+};
+
+/** `BN_MAX_RANK`: the largest rank of strided tensor ops. */
+export const MAX_RANK = 6;
 
 /** `BN_BITLINEAR_F32` / `BN_BITLINEAR_I32`. */
 export const BitlinearMode = { F32: 0, I32: 1 } as const;
@@ -70,7 +100,7 @@ export const BitlinearMode = { F32: 0, I32: 1 } as const;
 /** `BN_DTYPE_*` of `BN_OP_MPS_MATMUL`. */
 export const MpsDtype = { F32: 0, F16: 1 } as const;
 
-/** Every op's params struct is four 32-bit fields. */
+/** The params struct of the BitNet ops (ids 1..7) is four 32-bit fields. */
 export const OP_PARAMS_SIZE = 16;
 
 /** `BN_MAX_K`: the largest k whose int32 bitlinear accumulation is exact. */

@@ -8,6 +8,7 @@ import {
   ABI_VERSION,
   DEVICE_INFO_SIZE,
   OP_COUNT,
+  OP_PARAMS_BYTES,
   OP_PARAMS_SIZE,
   OpId,
   paddedK,
@@ -36,15 +37,23 @@ const EXPECTED_OPS: [number, string, number][] = [
   [OpId.MATMUL_F32, "matmul_f32", 3],
   [OpId.MPS_MATMUL, "mps_matmul", 3],
   [OpId.READ_PROBE, "read_probe", 2],
+  [OpId.MATMUL, "matmul", 3],
+  [OpId.BINARY, "binary", 3],
+  [OpId.UNARY, "unary", 2],
+  [OpId.REDUCE, "reduce", 2],
+  [OpId.SOFTMAX, "softmax", 2],
+  [OpId.RMSNORM, "rmsnorm", 3],
+  [OpId.ROPE, "rope", 3],
+  [OpId.RMSNORM_QUANT, "rmsnorm_quant", 4],
 ];
 
-Deno.test("abi: op metadata (names, params size 16, buffer counts)", () => {
+Deno.test("abi: op metadata (names, params sizes, buffer counts)", () => {
   const l = lib();
   assert.equal(EXPECTED_OPS.length, OP_COUNT - 1);
   for (const [op, name, buffers] of EXPECTED_OPS) {
     assert.equal(cString(l.bn_op_name(op)), name, `bn_op_name(${op})`);
-    assert.equal(l.bn_op_params_size(op), OP_PARAMS_SIZE, `bn_op_params_size(${name})`);
-    assert.equal(l.bn_op_params_size(op), 16);
+    assert.equal(l.bn_op_params_size(op), OP_PARAMS_BYTES[op], `bn_op_params_size(${name})`);
+    if (op <= OpId.READ_PROBE) assert.equal(l.bn_op_params_size(op), OP_PARAMS_SIZE);
     assert.equal(l.bn_op_buffer_count(op), buffers, `bn_op_buffer_count(${name})`);
   }
   for (const bad of [0, OP_COUNT, 99, 0xffffffff]) {

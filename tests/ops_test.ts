@@ -251,11 +251,19 @@ deviceTest("bitlinear: extreme sums (±127·k) stay exact for large k", async (d
 
 deviceTest("bitlinear: k = 2^24 (BN_MAX_K) is allowed and 127·2^24 stays exact", async (dev) => {
   const k = MAX_K, kp = paddedK(k), n = 2;
+  if (9 * kp > dev.info.maxBufferBytes) {
+    // lavapipe caps one buffer at 128 MiB: the 9-row operand (151 MB) must be refused
+    // cleanly, and the paths that fit are still checked below.
+    assert.throws(
+      () => dev.quantizedActivations(new Int8Array(9 * kp), new Float32Array(9), [9, k]),
+      (e: unknown) => e instanceof BitnetError && e.code === "SIZE",
+    );
+  }
   // row 0 all +1, row 1 all -1: codes 10 and 00 in every 2-bit slot
   const packed = new Uint8Array(n * (kp / 4));
   packed.fill(0b10101010, 0, kp / 4);
   using tw = dev.ternaryWeights(packed, 1, [n, k]);
-  for (const m of [1, 2, 9]) { // GEMV, small-m GEMV and GEMM paths
+  for (const m of [1, 2, 9].filter((m) => m * kp <= dev.info.maxBufferBytes)) { // GEMV, small-m, GEMM
     const xq = new Int8Array(m * kp).fill(127);
     using qa = dev.quantizedActivations(xq, new Float32Array(m).fill(1), [m, k]);
     using y = await dev.bitlinear(qa, tw, { output: "int32" });

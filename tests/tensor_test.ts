@@ -120,7 +120,11 @@ deviceTest("tensor: bad data, shapes and dtypes are typed errors", async (dev) =
   assert.throws(() => dev.tensor(f, 6 as unknown as number[]), TypeError, "shape not an array");
   assert.throws(() => dev.tensor([1, 2, 3] as unknown as Float32Array), TypeError, "plain array");
   assert.throws(() => dev.tensor(new Float64Array(3) as unknown as Float32Array), TypeError, "f64");
-  assert.throws(() => dev.tensor(new Uint16Array(3) as unknown as Uint8Array), TypeError, "u16");
+  assert.throws(
+    () => dev.tensor(new Uint8ClampedArray(3) as unknown as Uint8Array),
+    TypeError,
+    "u8c",
+  );
   assert.throws(() => dev.tensor(new Float32Array(0)), RangeError, "zero-size");
   assert.throws(() => dev.tensor(f, [0, 6]), RangeError, "zero-size dim");
   assert.throws(() => dev.empty([0], "f32"), RangeError, "empty zero-size");

@@ -151,13 +151,6 @@ static int32_t encode(bn_batch_t* b, uint32_t op, const void* params, uint32_t p
     return bn_fail(BN_ERR_UNSUPPORTED, "[%s] is not supported on %s (%s)", d->name,
                    b->dev->be->name, b->dev->info.name);
   }
-  if (b->dev->info.backend != BN_BACKEND_CPU && op != BN_OP_MPS_MATMUL) {
-    /* GPU limits (grid sizes, shader ranges) are part of validation: refuse now, not at
-     * wait time. */
-    bn_gpu_plan_t plan;
-    st = bn_gpu_plan(&cmd, b->dev->info.caps, &plan);
-    if (st != BN_OK) return st;
-  }
   bn_buf_t* bufs[8] = {0};
   for (uint32_t i = 0; i < n_buffers && st == BN_OK; i++) {
     bufs[i] = (bn_buf_t*)bn_handle_get(handles[i], BN_KIND_BUFFER);
@@ -183,6 +176,12 @@ static int32_t encode(bn_batch_t* b, uint32_t op, const void* params, uint32_t p
         break;
       }
     }
+  }
+  if (st == BN_OK && b->dev->info.backend != BN_BACKEND_CPU && op != BN_OP_MPS_MATMUL) {
+    /* GPU limits (grid sizes, shader ranges) are part of validation: refuse now, after the
+     * size checks, not at wait time. */
+    bn_gpu_plan_t plan;
+    st = bn_gpu_plan(&cmd, b->dev->info.caps, &plan);
   }
   if (st == BN_OK && b->n_cmds == b->cap_cmds) {
     uint32_t cap = b->cap_cmds ? b->cap_cmds * 2 : 8;

@@ -187,7 +187,7 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_range(const bl_ctx_t* c, const int8_t
 /* Activation bytes a tile may keep hot: when M rows of kp bytes exceed it, k is cut into
  * equal segments so the activations stay in L1 while up to 64 weight rows pass by. */
 #ifndef BL_X_BUDGET
-#define BL_X_BUDGET 24576u
+#define BL_X_BUDGET 32768u
 #endif
 
 /* Weight rows [j0, j1) × activation rows ib .. ib+M-1. */

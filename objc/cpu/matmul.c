@@ -81,7 +81,7 @@ static ALWAYS_INLINE TARGET_512 void dot512_tile(const float* a, const float* b,
   uint64_t kk = 0;
   for (; kk + 16 * S <= k; kk += 16 * S) {
     for (int s = 0; s < S; s++) {
-      __m512 bv[4];
+      __m512 bv[8];
       for (int r = 0; r < NR; r++) bv[r] = _mm512_loadu_ps(b + r * k + kk + 16 * s);
       for (int i = 0; i < MR; i++) {
         __m512 av = _mm512_loadu_ps(a + i * k + kk + 16 * s);
@@ -94,7 +94,7 @@ static ALWAYS_INLINE TARGET_512 void dot512_tile(const float* a, const float* b,
   }
   for (; kk < k; kk += 16) {
     __mmask16 mk = k - kk >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - kk)) - 1);
-    __m512 bv[4];
+    __m512 bv[8];
     for (int r = 0; r < NR; r++) bv[r] = _mm512_maskz_loadu_ps(mk, b + r * k + kk);
     for (int i = 0; i < MR; i++) {
       __m512 av = _mm512_maskz_loadu_ps(mk, a + i * k + kk);
@@ -124,7 +124,11 @@ static ALWAYS_INLINE TARGET_512 void dot512_tile(const float* a, const float* b,
       for (int i = 0; i < M_; i++) c->c[i * c->n + j] = out[i];                              \
     }                                                                                        \
   }
-DOT512_ROWS(1, 4, 2)
+#ifndef MM_M1
+#define MM_M1 4, 2
+#endif
+#define DOT512_ROWS_(M_, cfg) DOT512_ROWS(M_, cfg)
+DOT512_ROWS_(1, MM_M1)
 DOT512_ROWS(2, 4, 2)
 DOT512_ROWS(3, 4, 1)
 DOT512_ROWS(4, 4, 1)
@@ -545,8 +549,8 @@ int32_t bn_cpu_matmul_f32(const bn_matmul_f32_params_t* p, void* const* bufs) {
     uint64_t rows = (131072 / 4) / c.k;
     uint64_t cap = (c.n + 4 * threads - 1) / (4 * threads);
     rows = min_u64(rows, cap);
-    rows = (rows + 3) & ~3ull;
-    if (rows == 0) rows = 4;
+    rows = (rows + 7) & ~7ull;
+    if (rows == 0) rows = 8;
     c.rows = rows;
     bn_parallel_for((uint32_t)((c.n + rows - 1) / rows), dot_task, &c);
     return BN_OK;

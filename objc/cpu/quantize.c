@@ -12,7 +12,8 @@
  *   NaN gives 0. scale 0 gives q = 0 everywhere (also for the W that would divide to ±inf).
  * - Activations: amax = max|x| ignoring NaNs; inv = 127.0f / amax;
  *   xq = clamp(roundEven(x · inv), -127, 127) with an f32 multiply (no FMA; the build uses
- *   -ffp-contract=off); a NaN product gives 0. Rounding is done on the clamped value by
+ *   -ffp-contract=off); a NaN product gives 0. A NaN anywhere in the row wins the max
+ *   (it compares as "greater" and stays), so the row's xq is 0 and its scale NaN. Rounding is done on the clamped value by
  *   adding and subtracting 1.5·2^23, which is roundEven in the default rounding mode for
  *   |v| <= 127 and needs no SSE4.1.
  */
@@ -176,22 +177,22 @@ typedef struct {
 
 static ALWAYS_INLINE void quant_act_row(const float* x, uint64_t k, int8_t* q, uint64_t kp,
                                         float* scale_out) {
-  /* max ignoring NaN: a NaN never compares greater. Lanes make it vectorisable; max is
-   * order-independent here, so the result is the plain sequential max. */
+  /* max where a NaN wins and stays (a > NaN is false), so a NaN in the row makes amax NaN.
+   * Lanes make it vectorisable; the result does not depend on the order. */
   float m[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   uint64_t i = 0;
   for (; i + 8 <= k; i += 8) {
     for (int l = 0; l < 8; l++) {
       float a = fabsf(x[i + l]);
-      m[l] = a > m[l] ? a : m[l];
+      m[l] = (a > m[l] || a != a) ? a : m[l];
     }
   }
   for (; i < k; i++) {
     float a = fabsf(x[i]);
-    m[0] = a > m[0] ? a : m[0];
+    m[0] = (a > m[0] || a != a) ? a : m[0];
   }
   float amax = m[0];
-  for (int l = 1; l < 8; l++) amax = m[l] > amax ? m[l] : amax;
+  for (int l = 1; l < 8; l++) amax = (m[l] > amax || m[l] != m[l]) ? m[l] : amax;
   if (amax == 0.0f) {
     memset(q, 0, (size_t)kp);
     *scale_out = 0.0f;

@@ -161,7 +161,9 @@ typedef struct bn_quantize_ternary_params {
 /* BN_OP_QUANTIZE_ACT_INT8 — buffers: 0 X f32[m·k] (in), 1 Xq i8[m·kp] (out),
  * 2 scale f32[m] (out).
  * Per row: amax = max|x|; xq = clamp(roundEven(x · (127 / amax)), −127, 127) with 127/amax
- * computed in f32; scale = amax / 127; a row of zeros gives xq = 0 and scale = 0. */
+ * computed in f32; scale = amax / 127; a row of zeros gives xq = 0 and scale = 0; a row
+ * with a NaN gives xq = 0 and a NaN scale, an Inf gives an Inf scale (the TS API turns a
+ * non-finite scale into a RangeError). */
 typedef struct bn_quantize_act_params {
   uint32_t m, k, reserved0, reserved1;
 } bn_quantize_act_params_t;

@@ -47,46 +47,86 @@ static inline __attribute__((always_inline))
 float bn_amax4(thread const float4& v, thread float& amax)
 {
     float4 a = abs(v);
-    float _454;
-    if (a.x > amax)
+    bool _453 = a.x > amax;
+    bool _460;
+    if (!_453)
     {
-        _454 = a.x;
+        _460 = isnan(a.x);
     }
     else
     {
-        _454 = amax;
+        _460 = _453;
     }
-    amax = _454;
-    float _466;
-    if (a.y > amax)
+    float _461;
+    if (_460)
     {
-        _466 = a.y;
+        _461 = a.x;
     }
     else
     {
-        _466 = amax;
+        _461 = amax;
     }
-    amax = _466;
-    float _479;
-    if (a.z > amax)
+    amax = _461;
+    bool _472 = a.y > amax;
+    bool _479;
+    if (!_472)
     {
-        _479 = a.z;
+        _479 = isnan(a.y);
     }
     else
     {
-        _479 = amax;
+        _479 = _472;
     }
-    amax = _479;
-    float _492;
-    if (a.w > amax)
+    float _480;
+    if (_479)
     {
-        _492 = a.w;
+        _480 = a.y;
     }
     else
     {
-        _492 = amax;
+        _480 = amax;
     }
-    return _492;
+    amax = _480;
+    bool _492 = a.z > amax;
+    bool _499;
+    if (!_492)
+    {
+        _499 = isnan(a.z);
+    }
+    else
+    {
+        _499 = _492;
+    }
+    float _500;
+    if (_499)
+    {
+        _500 = a.z;
+    }
+    else
+    {
+        _500 = amax;
+    }
+    amax = _500;
+    bool _512 = a.w > amax;
+    bool _519;
+    if (!_512)
+    {
+        _519 = isnan(a.w);
+    }
+    else
+    {
+        _519 = _512;
+    }
+    float _520;
+    if (_519)
+    {
+        _520 = a.w;
+    }
+    else
+    {
+        _520 = amax;
+    }
+    return _520;
 }
 
 static inline __attribute__((always_inline))
@@ -318,24 +358,24 @@ uint bn_quant4(thread const float4& v, thread const float& inv)
 {
     float4 r = rint(v * inv);
     uint w = 0u;
-    float _522;
+    float _550;
     for (uint b = 0u; b < 4u; b++)
     {
         if (isnan(r[b]))
         {
-            _522 = 0.0;
+            _550 = 0.0;
         }
         else
         {
-            _522 = fast::clamp(r[b], -127.0, 127.0);
+            _550 = fast::clamp(r[b], -127.0, 127.0);
         }
-        float q = _522;
+        float q = _550;
         w |= ((uint(int(q)) & 255u) << (8u * b));
     }
     return w;
 }
 
-kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const device Act& _601 [[buffer(0)]], device ActQ& _775 [[buffer(1)]], device ActScale& _795 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
+kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const device Act& _629 [[buffer(0)]], device ActQ& _824 [[buffer(1)]], device ActScale& _844 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]])
 {
     threadgroup float red[256];
     uint row = bn_group_linear(gl_WorkGroupID, gl_NumWorkGroups);
@@ -354,10 +394,10 @@ kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const
         uint b4 = base >> uint(2);
         for (uint c = tid; c < k4; c += 256u)
         {
-            float4 param = _601.x4[b4 + c];
+            float4 param = _629.x4[b4 + c];
             float param_1 = amax;
-            float _611 = bn_amax4(param, param_1);
-            amax = _611;
+            float _639 = bn_amax4(param, param_1);
+            amax = _639;
         }
     }
     else
@@ -365,43 +405,64 @@ kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const
         for (uint c_1 = tid; c_1 < k; c_1 += 256u)
         {
             uint e = base + c_1;
-            float a = abs(((device float*)&_601.x4[e >> uint(2)])[e & 3u]);
-            amax = (a > amax) ? a : amax;
+            float a = abs(((device float*)&_629.x4[e >> uint(2)])[e & 3u]);
+            bool _669 = a > amax;
+            bool _675;
+            if (!_669)
+            {
+                _675 = isnan(a);
+            }
+            else
+            {
+                _675 = _669;
+            }
+            amax = _675 ? a : amax;
         }
     }
     red[tid] = amax;
     threadgroup_barrier(mem_flags::mem_threadgroup);
     for (uint s = 128u; s > 0u; s = s >> uint(1))
     {
-        bool _666 = tid < s;
-        bool _678;
-        if (_666)
+        bool _700 = tid < s;
+        bool _722;
+        if (_700)
         {
-            _678 = red[tid + s] > red[tid];
+            bool _711 = red[tid + s] > red[tid];
+            bool _721;
+            if (!_711)
+            {
+                _721 = isnan(red[tid + s]);
+            }
+            else
+            {
+                _721 = _711;
+            }
+            _722 = _721;
         }
         else
         {
-            _678 = _666;
+            _722 = _700;
         }
-        if (_678)
+        if (_722)
         {
             red[tid] = red[tid + s];
         }
         threadgroup_barrier(mem_flags::mem_threadgroup);
     }
     amax = red[0];
-    float _695;
-    if (amax == 0.0)
+    bool nan_row = isnan(amax);
+    float _744;
+    if ((amax == 0.0) || nan_row)
     {
-        _695 = 0.0;
+        _744 = 0.0;
     }
     else
     {
         float param_2 = 127.0;
         float param_3 = amax;
-        _695 = bn_div_rn(param_2, param_3);
+        _744 = bn_div_rn(param_2, param_3);
     }
-    float inv = _695;
+    float inv = _744;
     uint param_4 = k;
     uint words = bn_kp(param_4) >> uint(2);
     uint obase = row * words;
@@ -412,7 +473,7 @@ kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const
         {
             if (wd < k4)
             {
-                v = _601.x4[(base >> uint(2)) + wd];
+                v = _629.x4[(base >> uint(2)) + wd];
             }
         }
         else
@@ -423,28 +484,37 @@ kernel void quantize_act_int8(constant QuantizeActParams& p [[buffer(8)]], const
                 uint e_1 = base + col;
                 if (col < k)
                 {
-                    v[b] = ((device float*)&_601.x4[e_1 >> uint(2)])[e_1 & 3u];
+                    v[b] = ((device float*)&_629.x4[e_1 >> uint(2)])[e_1 & 3u];
                 }
             }
         }
         float4 param_5 = v;
         float param_6 = inv;
-        _775.xq[obase + wd] = bn_quant4(param_5, param_6);
+        _824.xq[obase + wd] = bn_quant4(param_5, param_6);
     }
     if (tid == 0u)
     {
-        uint _799;
-        if (amax == 0.0)
+        uint _847;
+        if (nan_row)
         {
-            _799 = 0u;
+            _847 = 2143289344u;
         }
         else
         {
-            float param_7 = amax;
-            float param_8 = 127.0;
-            _799 = as_type<uint>(bn_div_rn(param_7, param_8));
+            uint _854;
+            if (amax == 0.0)
+            {
+                _854 = 0u;
+            }
+            else
+            {
+                float param_7 = amax;
+                float param_8 = 127.0;
+                _854 = as_type<uint>(bn_div_rn(param_7, param_8));
+            }
+            _847 = _854;
         }
-        _795.scale_bits[row] = _799;
+        _844.scale_bits[row] = _847;
     }
 }
 
