@@ -200,6 +200,7 @@ export async function build(opts: BuildOptions = {}): Promise<string> {
     ...await listFiles("objc/cpu", ".h"),
     ...await listFiles("objc/vulkan", ".h"),
     ...await listFiles("objc/metal", ".h"),
+    ...await listFiles("shaders", ".h"), // geometry shared by gpu_plan*.c and the GLSL
   ];
   let headerText = "";
   for (const h of headers) headerText += h + (await Deno.readTextFile(`${root}${h}`));

@@ -68,3 +68,15 @@ export {
   type ThermalZone,
   type ThrottleEventDetail,
 } from "./src/thermal.ts";
+export type {
+  ReduceOptions,
+  RmsnormOptions,
+  RopeOptions,
+  SoftmaxOptions,
+  VarianceOptions,
+} from "./src/ops_rows.ts";
+export * as referenceRows from "./src/reference_rows.ts";
+export type { BinaryOpName, FloatDType, UnaryOpName } from "./src/ops_elementwise.ts";
+export * as referenceElementwise from "./src/reference_elementwise.ts";
+export { fromF16, toF16 } from "./src/dtype.ts";
+export { type MatmulPlan, planMatmul } from "./src/ops_matmul.ts";

@@ -4,7 +4,7 @@
  * 16384×16384 layer needs no 1 GiB f32 upload and quantization).
  * @module
  */
-import { type Backend, Device, type DeviceInfo, TernaryWeights } from "../mod.ts";
+import { type Backend, Device, type DeviceInfo, type TernaryWeights } from "../mod.ts";
 import { ternaryRowBytes } from "../src/abi.ts";
 
 /** GEMV shapes [n (outputs), k (inputs)]: the BitNet b1.58 2B-4T layers and larger. */

@@ -26,6 +26,28 @@ import {
 import { createTensor, type Tensor, tensorHandle } from "./tensor.ts";
 import type { QuantizedActivations, TernaryWeights } from "./weights.ts";
 import type { Device } from "./device.ts";
+import {
+  type BinaryOpName,
+  encodeBinary,
+  encodeUnary,
+  type FloatDType,
+  type UnaryOpName,
+} from "./ops_elementwise.ts";
+import { encodeTensorMatmul } from "./ops_matmul.ts";
+
+import {
+  encodeReduce,
+  encodeRmsnorm,
+  encodeRmsnormQuant,
+  encodeRope,
+  encodeSoftmax,
+  type ReduceOptions,
+  type RmsnormOptions,
+  type RopeOptions,
+  type RowsContext,
+  type SoftmaxOptions,
+  type VarianceOptions,
+} from "./ops_rows.ts";
 
 /** Frees a native batch (idempotent; nothing to do once its device closed). */
 export function freeBatchState(state: BatchState): void {
@@ -187,7 +209,11 @@ export class Batch implements Disposable {
   }
 
   /** Adds `matmul` (see `Device.matmul`). */
-  matmul(a: Tensor<"f32">, b: Tensor<"f32">, options: MatmulOptions = {}): Tensor<"f32"> {
+  matmul(
+    a: Tensor<"f32"> | Tensor<"f16">,
+    b: Tensor<"f32"> | Tensor<"f16">,
+    options: MatmulOptions = {},
+  ): Tensor<"f32"> {
     return this.#add("matmul", () => encodeMatmul(this.#ctx, a, b, options));
   }
 
@@ -203,9 +229,230 @@ export class Batch implements Disposable {
 
   // ---- tensor ops: matmul (src/ops_matmul.ts) ----
 
+  /** Adds `gemm` (see `Device.gemm`). */
+  gemm(
+    a: Tensor<"f32"> | Tensor<"f16">,
+    b: Tensor<"f32"> | Tensor<"f16">,
+    options: MatmulOptions = {},
+  ): Tensor<"f32"> {
+    return this.#add("gemm", () => encodeTensorMatmul(this.#ctx, a, b, options, "gemm"));
+  }
+
   // ---- tensor ops: elementwise, copy, permute (src/ops_elementwise.ts) ----
 
+  /** Adds `add` (see `Device.add`). */
+  add<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add("add", () => encodeBinary(this.#ctx, "add", a, b) as Tensor<D>);
+  }
+
+  /** Adds `sub` (see `Device.sub`). */
+  sub<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add("sub", () => encodeBinary(this.#ctx, "sub", a, b) as Tensor<D>);
+  }
+
+  /** Adds `mul` (see `Device.mul`). */
+  mul<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add("mul", () => encodeBinary(this.#ctx, "mul", a, b) as Tensor<D>);
+  }
+
+  /** Adds `div` (see `Device.div`). */
+  div<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add("div", () => encodeBinary(this.#ctx, "div", a, b) as Tensor<D>);
+  }
+
+  /** Adds `maximum` (see `Device.maximum`). */
+  maximum<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add("maximum", () => encodeBinary(this.#ctx, "maximum", a, b) as Tensor<D>);
+  }
+
+  /** Adds `minimum` (see `Device.minimum`). */
+  minimum<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add("minimum", () => encodeBinary(this.#ctx, "minimum", a, b) as Tensor<D>);
+  }
+
+  /** Adds `pow` (see `Device.pow`). */
+  pow<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add("pow", () => encodeBinary(this.#ctx, "pow", a, b) as Tensor<D>);
+  }
+
+  /** Adds a binary op by name (see `Device.binary`). */
+  binary<D extends FloatDType>(op: BinaryOpName, a: Tensor<D>, b: Tensor<D>): Tensor<D> {
+    return this.#add(String(op), () => encodeBinary(this.#ctx, op, a, b) as Tensor<D>);
+  }
+
+  /** Adds `neg` (see `Device.neg`). */
+  neg<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("neg", () => encodeUnary(this.#ctx, "neg", x) as Tensor<D>);
+  }
+
+  /** Adds `abs` (see `Device.abs`). */
+  abs<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("abs", () => encodeUnary(this.#ctx, "abs", x) as Tensor<D>);
+  }
+
+  /** Adds `exp` (see `Device.exp`). */
+  exp<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("exp", () => encodeUnary(this.#ctx, "exp", x) as Tensor<D>);
+  }
+
+  /** Adds `log` (see `Device.log`). */
+  log<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("log", () => encodeUnary(this.#ctx, "log", x) as Tensor<D>);
+  }
+
+  /** Adds `sqrt` (see `Device.sqrt`). */
+  sqrt<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("sqrt", () => encodeUnary(this.#ctx, "sqrt", x) as Tensor<D>);
+  }
+
+  /** Adds `rsqrt` (see `Device.rsqrt`). */
+  rsqrt<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("rsqrt", () => encodeUnary(this.#ctx, "rsqrt", x) as Tensor<D>);
+  }
+
+  /** Adds `tanh` (see `Device.tanh`). */
+  tanh<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("tanh", () => encodeUnary(this.#ctx, "tanh", x) as Tensor<D>);
+  }
+
+  /** Adds `sigmoid` (see `Device.sigmoid`). */
+  sigmoid<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("sigmoid", () => encodeUnary(this.#ctx, "sigmoid", x) as Tensor<D>);
+  }
+
+  /** Adds `relu` (see `Device.relu`). */
+  relu<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("relu", () => encodeUnary(this.#ctx, "relu", x) as Tensor<D>);
+  }
+
+  /** Adds `relu2` (see `Device.relu2`). */
+  relu2<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("relu2", () => encodeUnary(this.#ctx, "relu2", x) as Tensor<D>);
+  }
+
+  /** Adds `silu` (see `Device.silu`). */
+  silu<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("silu", () => encodeUnary(this.#ctx, "silu", x) as Tensor<D>);
+  }
+
+  /** Adds `gelu` (see `Device.gelu`). */
+  gelu<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add("gelu", () => encodeUnary(this.#ctx, "gelu", x) as Tensor<D>);
+  }
+
+  /** Adds a unary op by name (see `Device.unary`). */
+  unary<D extends FloatDType>(op: UnaryOpName, x: Tensor<D>): Tensor<D> {
+    return this.#add(String(op), () => encodeUnary(this.#ctx, op, x) as Tensor<D>);
+  }
+
+  /** Adds `contiguous` (see `Device.contiguous`). */
+  contiguous<D extends FloatDType>(x: Tensor<D>): Tensor<D> {
+    return this.#add(
+      "contiguous",
+      () => encodeUnary(this.#ctx, "copy", x, "contiguous") as Tensor<D>,
+    );
+  }
+
   // ---- tensor ops: reductions and transformer rows (src/ops_rows.ts) ----
+
+  /** Adds `sum` (see `Device.sum`). */
+  sum(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Tensor<"f32"> {
+    return this.#add(
+      "sum",
+      () => encodeReduce(this.#rowsCtx(), x, "sum", options) as Tensor<"f32">,
+    );
+  }
+
+  /** Adds `mean` (see `Device.mean`). */
+  mean(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Tensor<"f32"> {
+    return this.#add(
+      "mean",
+      () => encodeReduce(this.#rowsCtx(), x, "mean", options) as Tensor<"f32">,
+    );
+  }
+
+  /** Adds `max` (see `Device.max`). */
+  max(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Tensor<"f32"> {
+    return this.#add(
+      "max",
+      () => encodeReduce(this.#rowsCtx(), x, "max", options) as Tensor<"f32">,
+    );
+  }
+
+  /** Adds `min` (see `Device.min`). */
+  min(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Tensor<"f32"> {
+    return this.#add(
+      "min",
+      () => encodeReduce(this.#rowsCtx(), x, "min", options) as Tensor<"f32">,
+    );
+  }
+
+  /** Adds `argmax` (see `Device.argmax`). */
+  argmax(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Tensor<"i32"> {
+    return this.#add(
+      "argmax",
+      () => encodeReduce(this.#rowsCtx(), x, "argmax", options) as Tensor<"i32">,
+    );
+  }
+
+  /** Adds `variance` (see `Device.variance`). */
+  variance(x: Tensor<"f32"> | Tensor<"f16">, options: VarianceOptions = {}): Tensor<"f32"> {
+    return this.#add(
+      "variance",
+      () => encodeReduce(this.#rowsCtx(), x, "variance", options) as Tensor<"f32">,
+    );
+  }
+
+  /** Adds `softmax` (see `Device.softmax`). */
+  softmax<D extends "f32" | "f16">(x: Tensor<D>, options: SoftmaxOptions = {}): Tensor<D> {
+    return this.#add("softmax", () => encodeSoftmax<D>(this.#rowsCtx(), x, options));
+  }
+
+  /** Adds `rmsnorm` (see `Device.rmsnorm`). */
+  rmsnorm<D extends "f32" | "f16">(
+    x: Tensor<D>,
+    w: Tensor<"f32">,
+    options: RmsnormOptions = {},
+  ): Tensor<D> {
+    return this.#add("rmsnorm", () => encodeRmsnorm<D>(this.#rowsCtx(), x, w, options));
+  }
+
+  /** Adds `rmsnormQuant` (see `Device.rmsnormQuant`). */
+  rmsnormQuant(
+    x: Tensor<"f32">,
+    w: Tensor<"f32">,
+    options: RmsnormOptions = {},
+  ): QuantizedActivations {
+    return this.#add("rmsnormQuant", () => encodeRmsnormQuant(this.#rowsCtx(), x, w, options));
+  }
+
+  /** Adds `rope` (see `Device.rope`). */
+  rope<D extends "f32" | "f16">(
+    x: Tensor<D>,
+    positions: Tensor<"i32">,
+    options: RopeOptions = {},
+  ): Tensor<D> {
+    return this.#add("rope", () => encodeRope<D>(this.#rowsCtx(), x, positions, options));
+  }
+
+  /** The encode context of the row ops: with the batch's `contiguous` op, when it has
+   * one, whose copies of strided inputs become temporaries of this batch. */
+  #rowsCtx(): RowsContext {
+    const contiguous = (this as unknown as { contiguous?: unknown }).contiguous;
+    if (typeof contiguous !== "function") return this.#ctx;
+    return {
+      ...this.#ctx,
+      contiguous: (t: Tensor) => {
+        const c = (contiguous as (t: Tensor) => Tensor).call(this, t);
+        const i = this.#outputs.lastIndexOf(c);
+        if (i >= 0) {
+          this.#outputs.splice(i, 1);
+          this.#temps.push(c);
+        }
+        return c;
+      },
+    };
+  }
 
   /**
    * Raw encode: op (name or id), its params as 32-bit fields, and its buffers in the

@@ -39,6 +39,15 @@ import {
   type TensorOptions,
 } from "./tensor.ts";
 import { QuantizedActivations, TernaryWeights } from "./weights.ts";
+import type { BinaryOpName, FloatDType, UnaryOpName } from "./ops_elementwise.ts";
+
+import type {
+  ReduceOptions,
+  RmsnormOptions,
+  RopeOptions,
+  SoftmaxOptions,
+  VarianceOptions,
+} from "./ops_rows.ts";
 
 /** A compute backend. */
 export type Backend = "cpu" | "vulkan" | "metal";
@@ -612,10 +621,15 @@ export class Device implements Disposable {
   }
 
   /**
-   * Dense f32 matmul: `a [m, k]` (or `[k]`) times `b [k, n]`, or `b [n, k]` transposed
-   * with `{ transposeB: true }`. f32 accumulation.
+   * Dense matmul, f32 result and accumulation: `a [m, k]` (or `[k]`) times `b [k, n]`, or
+   * `b [n, k]` transposed with `{ transposeB: true }` (the `matmul_f32` op). f16 operands,
+   * `transposeA`, batches (rank 3) and a vector `b` run the tensor matmul (see `gemm`).
    */
-  matmul(a: Tensor<"f32">, b: Tensor<"f32">, options: MatmulOptions = {}): Promise<Tensor<"f32">> {
+  matmul(
+    a: Tensor<"f32"> | Tensor<"f16">,
+    b: Tensor<"f32"> | Tensor<"f16">,
+    options: MatmulOptions = {},
+  ): Promise<Tensor<"f32">> {
     return runOne(this, (bt) => bt.matmul(a, b, options));
   }
 
@@ -641,9 +655,270 @@ export class Device implements Disposable {
 
   // ---- tensor ops: matmul (src/ops_matmul.ts) ----
 
+  /**
+   * The tensor matmul (`BN_OP_MATMUL`), numpy-style: `a [m, k]`, `[batch, m, k]` or `[k]`
+   * times `b [k, n]`, `[batch, k, n]` or `[k]`; `transposeA` / `transposeB` swap the last
+   * two dimensions of `a` / `b` (`[k, m]`, `[n, k]`). A rank-2 operand with a rank-3 other
+   * (or a batch of 1) is shared by the whole batch. f32 or f16 operands (one dtype), f32
+   * accumulation, f32 result `[batch?, m?, n?]` (a vector operand drops its dimension).
+   *
+   * @example
+   * ```ts
+   * import { Device, toF16 } from "../mod.ts";
+   * using dev = await Device.open({ backend: "cpu" });
+   * using q = dev.tensor(toF16([1, 2, 3, 4, 5, 6]), [2, 1, 3]);   // [batch, m, k]
+   * using k = dev.tensor(toF16([1, 0, 0, 0, 1, 0]), [2, 3]);      // [n, k], shared
+   * using s = await dev.gemm(q, k, { transposeB: true });         // f32 [2, 1, 2]
+   * ```
+   */
+  gemm(
+    a: Tensor<"f32"> | Tensor<"f16">,
+    b: Tensor<"f32"> | Tensor<"f16">,
+    options: MatmulOptions = {},
+  ): Promise<Tensor<"f32">> {
+    return runOne(this, (bt) => bt.gemm(a, b, options));
+  }
+
   // ---- tensor ops: elementwise, copy, permute (src/ops_elementwise.ts) ----
 
+  /**
+   * `a + b` elementwise with NumPy broadcasting (shapes align from the right; a dim of 1
+   * repeats), f32 or f16 (both operands the same dtype; math in f32, f16 rounded to nearest
+   * even). Operands may be strided views (`permute`, `transpose`, `broadcastTo`, `slice`);
+   * the result is a new dense tensor of the broadcast shape.
+   *
+   * @example
+   * ```ts
+   * import { Device } from "../mod.ts";
+   * using dev = await Device.open({ backend: "cpu" });
+   * using x = dev.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+   * using bias = dev.tensor(new Float32Array([10, 20, 30]));
+   * using y = await dev.add(x, bias);        // [2, 3]: [11, 22, 33, 14, 25, 36]
+   * using yt = await dev.add(x.transpose(), bias.reshape([1, 3]).transpose()); // [3, 2]
+   * ```
+   */
+  add<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.add(a, b));
+  }
+
+  /** `a − b` elementwise, broadcasting (see {@linkcode Device.add}). */
+  sub<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.sub(a, b));
+  }
+
+  /** `a · b` elementwise, broadcasting (see {@linkcode Device.add}). */
+  mul<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.mul(a, b));
+  }
+
+  /** `a / b` elementwise, broadcasting (IEEE: x/0 = ±Inf, 0/0 = NaN). */
+  div<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.div(a, b));
+  }
+
+  /** Elementwise maximum, broadcasting; NaN in either operand gives NaN. */
+  maximum<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.maximum(a, b));
+  }
+
+  /** Elementwise minimum, broadcasting; NaN in either operand gives NaN. */
+  minimum<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.minimum(a, b));
+  }
+
+  /** `a ** b` elementwise, broadcasting, with C99 `powf` semantics (pow(x, 0) = 1, …). */
+  pow<D extends FloatDType>(a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.pow(a, b));
+  }
+
+  /** A binary op by name: `dev.binary("add", a, b)` is `dev.add(a, b)`. */
+  binary<D extends FloatDType>(op: BinaryOpName, a: Tensor<D>, b: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.binary(op, a, b));
+  }
+
+  /** `−x` (flips the sign bit: exact, also for NaN and ±0). f32 or f16, any view. */
+  neg<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.neg(x));
+  }
+
+  /** `|x|` (clears the sign bit: exact). */
+  abs<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.abs(x));
+  }
+
+  /** `e^x` elementwise. */
+  exp<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.exp(x));
+  }
+
+  /** Natural logarithm (log(0) = −Inf, log(x < 0) = NaN). */
+  log<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.log(x));
+  }
+
+  /** Square root (sqrt(−0) = −0, sqrt(x < 0) = NaN). */
+  sqrt<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.sqrt(x));
+  }
+
+  /** `1/√x` (rsqrt(±0) = ±Inf, rsqrt(Inf) = 0). */
+  rsqrt<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.rsqrt(x));
+  }
+
+  /** Hyperbolic tangent. */
+  tanh<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.tanh(x));
+  }
+
+  /** `1 / (1 + e^−x)` (computed without overflow on both sides). */
+  sigmoid<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.sigmoid(x));
+  }
+
+  /** `max(x, 0)` (NaN stays NaN; relu(−0) = +0). */
+  relu<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.relu(x));
+  }
+
+  /** Squared ReLU, `relu(x)²` (the FFN activation of BitNet b1.58 2B-4T). */
+  relu2<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.relu2(x));
+  }
+
+  /** SiLU (swish), `x · sigmoid(x)`. */
+  silu<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.silu(x));
+  }
+
+  /** GELU, exact erf form `0.5 · x · (1 + erf(x / √2))` (erf to within 1e-7). */
+  gelu<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.gelu(x));
+  }
+
+  /** A unary op by name: `dev.unary("exp", x)` is `dev.exp(x)`; `"copy"` is `contiguous`. */
+  unary<D extends FloatDType>(op: UnaryOpName, x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.unary(op, x));
+  }
+
+  /**
+   * A dense, row-major copy of `x` (always a new tensor, bit-exact), e.g. of a `permute` /
+   * `transpose` / `broadcastTo` view before an op that needs contiguous memory. GPUs copy a
+   * transpose of the last two axes through 32×32 shared-memory tiles.
+   *
+   * @example
+   * ```ts
+   * import { Device } from "../mod.ts";
+   * using dev = await Device.open({ backend: "cpu" });
+   * using x = dev.tensor(new Float32Array(24).map((_, i) => i), [2, 3, 4]);
+   * using y = await dev.contiguous(x.permute(2, 0, 1)); // [4, 2, 3], dense
+   * ```
+   */
+  contiguous<D extends FloatDType>(x: Tensor<D>): Promise<Tensor<D>> {
+    return runOne(this, (bt) => bt.contiguous(x));
+  }
+
   // ---- tensor ops: reductions and transformer rows (src/ops_rows.ts) ----
+
+  /**
+   * Sum of x (f32 or f16) along `axis` (negative counts from the end), or of all elements
+   * when no axis is given; f32 result without the axis (as size 1 with `keepDims`; shape
+   * `[]` for all). CPU: double accumulation; GPUs: f32 Kahan per invocation + fixed trees.
+   *
+   * @example
+   * ```ts
+   * import { Device } from "../mod.ts";
+   * using dev = await Device.open({ backend: "cpu" });
+   * using x = dev.tensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3]);
+   * using s = await dev.sum(x, { axis: -1 });   // [6, 15]
+   * using all = await dev.sum(x);                // shape [], 21
+   * ```
+   */
+  sum(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Promise<Tensor<"f32">> {
+    return runOne(this, (b) => b.sum(x, options));
+  }
+
+  /** Mean along `axis` (or of all elements): `sum / len`, f32. */
+  mean(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Promise<Tensor<"f32">> {
+    return runOne(this, (b) => b.mean(x, options));
+  }
+
+  /** Maximum along `axis` (or of all elements), f32; NaN propagates. */
+  max(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Promise<Tensor<"f32">> {
+    return runOne(this, (b) => b.max(x, options));
+  }
+
+  /** Minimum along `axis` (or of all elements), f32; NaN propagates. */
+  min(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Promise<Tensor<"f32">> {
+    return runOne(this, (b) => b.min(x, options));
+  }
+
+  /**
+   * Index of the maximum along `axis` (or in the flattened tensor), i32: the first
+   * occurrence; a NaN counts as the maximum (the first NaN's index).
+   */
+  argmax(x: Tensor<"f32"> | Tensor<"f16">, options: ReduceOptions = {}): Promise<Tensor<"i32">> {
+    return runOne(this, (b) => b.argmax(x, options));
+  }
+
+  /**
+   * Variance along `axis` (or of all elements), two-pass: `Σ(x − mean)² / (len − ddof)`
+   * (`ddof` default 0), f32.
+   */
+  variance(
+    x: Tensor<"f32"> | Tensor<"f16">,
+    options: VarianceOptions = {},
+  ): Promise<Tensor<"f32">> {
+    return runOne(this, (b) => b.variance(x, options));
+  }
+
+  /**
+   * Softmax over the last axis, numerically stable (`exp(x − max) / Σ exp(x − max)`), f32
+   * or f16 like x. `{ causal: true }` masks key j of row i when `j > i + cols − rows`
+   * (those outputs are 0); x must then be `[rows, cols]` with `cols ≥ rows`.
+   */
+  softmax<D extends "f32" | "f16">(x: Tensor<D>, options: SoftmaxOptions = {}): Promise<Tensor<D>> {
+    return runOne(this, (b) => b.softmax(x, options));
+  }
+
+  /**
+   * RMSNorm over the last axis: `y = x · (1 / sqrt(mean(x²) + eps)) · w` in f32 (`eps`
+   * default 1e-6), with an f32 weight `w [cols]`; x and y f32 or f16.
+   */
+  rmsnorm<D extends "f32" | "f16">(
+    x: Tensor<D>,
+    w: Tensor<"f32">,
+    options: RmsnormOptions = {},
+  ): Promise<Tensor<D>> {
+    return runOne(this, (b) => b.rmsnorm(x, w, options));
+  }
+
+  /**
+   * RMSNorm fused with the int8 per-token quantization of BitLinear inputs: x f32 `[m, k]`
+   * or `[k]`, w f32 `[k]` → QuantizedActivations, the same values as
+   * `quantizeActivations(await rmsnorm(x, w))`; pass it straight to `bitlinear`.
+   */
+  rmsnormQuant(
+    x: Tensor<"f32">,
+    w: Tensor<"f32">,
+    options: RmsnormOptions = {},
+  ): Promise<QuantizedActivations> {
+    return runOne(this, (b) => b.rmsnormQuant(x, w, options));
+  }
+
+  /**
+   * Rotary position embedding, NEOX style: x `[tokens, heads, head_dim]` or
+   * `[tokens, head_dim]` (f32 or f16, even head_dim), `positions` i32 `[tokens]`;
+   * θ_i = pos · theta^(−2i/head_dim) (`theta` default 10000) rotates the pairs
+   * (x[i], x[i + head_dim/2]).
+   */
+  rope<D extends "f32" | "f16">(
+    x: Tensor<D>,
+    positions: Tensor<"i32">,
+    options: RopeOptions = {},
+  ): Promise<Tensor<D>> {
+    return runOne(this, (b) => b.rope(x, positions, options));
+  }
 
   // ---- thermal ----
 

@@ -27,6 +27,7 @@ import { check, lib, outU32 } from "./native.ts";
 import { Tensor, tensorState } from "./tensor.ts";
 import { QuantizedActivations, TernaryWeights } from "./weights.ts";
 import type { Device } from "./device.ts";
+import { encodeTensorMatmul, needsTensorMatmul } from "./ops_matmul.ts";
 
 /** Names of the ops, as the methods of `Device` and `Batch` call them. */
 export type OpName =
@@ -58,8 +59,10 @@ export interface BitlinearOptions {
   output?: "f32" | "int32";
 }
 
-/** Options of `matmul` / `mpsMatmul`. */
+/** Options of `matmul` / `gemm` / `mpsMatmul`. */
 export interface MatmulOptions {
+  /** When true, `a` is `[k, m]` (per batch entry) and C = Aᵀ·B (not for `mpsMatmul`). */
+  transposeA?: boolean;
   /** When true, `b` is `[n, k]` (the nn.Linear weight layout) and C = A·Bᵀ. */
   transposeB?: boolean;
 }
@@ -274,6 +277,9 @@ function matmulShapes(
   if (typeof trans !== "boolean") {
     throw typeError(op, "transposeB to be a boolean", describe(trans));
   }
+  if (options?.transposeA !== undefined && options.transposeA !== false) {
+    throw typeError(op, "no transposeA (use matmul)", describe(options.transposeA));
+  }
   const [m, k, oneD] = rank12(at, op, "a", "[m, k] or [k]");
   const [b0, b1] = rank2(bt, op, "b", trans ? "[n, k]" : "[k, n]");
   const [bk, n] = trans ? [b1, b0] : [b0, b1];
@@ -287,7 +293,11 @@ function matmulShapes(
   return { at, bt, m, n, k, trans, oneD };
 }
 
-/** C = A·B (or A·Bᵀ with transposeB), f32. */
+/**
+ * C = A·B (or A·Bᵀ with transposeB), f32: `BN_OP_MATMUL_F32` for f32 `a` [m, k] / [k] and
+ * `b` [k, n] / [n, k]; everything else (f16, transposeA, batches, a vector `b`) goes to the
+ * tensor matmul `BN_OP_MATMUL` (src/ops_matmul.ts).
+ */
 export function encodeMatmul(
   ctx: EncodeContext,
   a: unknown,
@@ -296,6 +306,7 @@ export function encodeMatmul(
 ): Tensor<"f32"> {
   const op = "matmul";
   assertOpen(ctx.core, op);
+  if (needsTensorMatmul(a, b, options)) return encodeTensorMatmul(ctx, a, b, options, op);
   const { at, bt, m, n, k, trans, oneD } = matmulShapes(ctx, a, b, options, op);
   const p = params(op, m, n, k, trans ? 1 : 0);
   const c = ctx.output(oneD ? [n] : [m, n], "f32", op);

@@ -4,13 +4,13 @@
  * is meant to be as fast as the memory allows, not a strawman.
  *
  * Three schemes, each with AVX-512, AVX2+FMA and plain-C kernels:
- * - m <= 4, b_trans = 1 ("dot"): each item takes a run of B rows; a register tile of
- *   m A rows × 4 B rows accumulates full-k dot products in vector lanes (k tail masked),
+ * - m <= 8, b_trans = 1 ("dot"): each item takes a run of B rows; a register tile of
+ *   m A rows × 1-4 B rows accumulates full-k dot products in vector lanes (k tail masked),
  *   so B streams through once at memory speed (this is the GEMV baseline).
- * - m <= 4, b_trans = 0 ("axpy"): C rows += A[i][kk] · B[kk][·] over column chunks, four
+ * - m <= 8, b_trans = 0 ("axpy"): C rows += A[i][kk] · B[kk][·] over column chunks, four
  *   k rows at a time; k is split into slices when there are too few column chunks, each
  *   slice summing into its own partial C, added up in slice order afterwards.
- * - m > 4 ("gemm"): items are (row block × column panel); per KC-deep slice the panel of
+ * - m > 8 ("gemm"): items are (row block × column panel); per KC-deep slice the panel of
  *   B is packed into per-thread scratch as NR-wide micro-panels [kc][NR] (a transpose when
  *   b_trans = 1), and an MR × NR register micro-kernel broadcasts A and accumulates C.
  * Every C element is computed by one item with a fixed summation order for the shape.
@@ -27,9 +27,14 @@
 #define TARGET_AVX2 __attribute__((target("avx2,fma")))
 #endif
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+/* For loops over register-tile arrays: left rolled, clang keeps the array in memory. */
+#define UNROLL _Pragma("clang loop unroll(full)")
 
-#define KC 256u /* depth of a packed B slice                       */
-#define NC 256u /* columns of a packed B panel (multiple of any NR) */
+#define KC 512u /* depth of a packed B slice                                    */
+#define NC 128u /* columns of a packed B panel (multiple of any NR); KC·NC·4 = 256 KB */
+#ifndef SMALL_M
+#define SMALL_M 8u /* up to this many A rows: the dot / axpy schemes (B read once) */
+#endif
 
 typedef struct mm_ctx {
   const float* a;
@@ -51,7 +56,7 @@ typedef struct mm_ctx {
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* ====================================================================================== */
-/* dot: m <= 4, B [n][k]                                                                 */
+/* dot: m <= 8, B [n][k]                                                                 */
 
 /* Plain C: 8 lanes per dot product so the compiler can vectorise without reassociating. */
 static void dot_rows_c(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {
@@ -72,68 +77,99 @@ static void dot_rows_c(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {
 }
 
 #if defined(__x86_64__)
-/* MR A rows × NR B rows, S accumulators each (MR·NR·S <= 16). out[i*NR + r]. */
-static ALWAYS_INLINE TARGET_512 void dot512_tile(const float* a, const float* b, uint64_t k,
-                                                 const int MR, const int NR, const int S,
-                                                 float* out) {
+/* Accumulates k in [k0, k1) of MR A rows × NR B rows (both with row stride ld) into
+ * accp[(i·NR + r)·S + s] (zeroed first when `first`). The accumulators stay in registers
+ * for the whole range; M, NR, S are constants after inlining (MR·NR·S <= 16). */
+static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, const float* b, uint64_t ld,
+                                                uint64_t k0, uint64_t k1, const int MR,
+                                                const int NR, const int S, __m512* accp,
+                                                int first) {
   __m512 acc[16];
-  for (int t = 0; t < MR * NR * S; t++) acc[t] = _mm512_setzero_ps();
-  uint64_t kk = 0;
-  for (; kk + 16 * S <= k; kk += 16 * S) {
-    for (int s = 0; s < S; s++) {
-      __m512 bv[8];
-      for (int r = 0; r < NR; r++) bv[r] = _mm512_loadu_ps(b + r * k + kk + 16 * s);
-      for (int i = 0; i < MR; i++) {
-        __m512 av = _mm512_loadu_ps(a + i * k + kk + 16 * s);
-        for (int r = 0; r < NR; r++) {
+  UNROLL for (int t = 0; t < MR * NR * S; t++) acc[t] = first ? _mm512_setzero_ps() : accp[t];
+  uint64_t kk = k0;
+  for (; kk + 16 * S <= k1; kk += 16 * S) {
+    UNROLL for (int s = 0; s < S; s++) {
+      __m512 bv[4];
+      UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm512_loadu_ps(b + r * ld + kk + 16 * s);
+      UNROLL for (int i = 0; i < MR; i++) {
+        __m512 av = _mm512_loadu_ps(a + i * ld + kk + 16 * s);
+        UNROLL for (int r = 0; r < NR; r++) {
           int t = (i * NR + r) * S + s;
           acc[t] = _mm512_fmadd_ps(av, bv[r], acc[t]);
         }
       }
     }
   }
-  for (; kk < k; kk += 16) {
-    __mmask16 mk = k - kk >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - kk)) - 1);
-    __m512 bv[8];
-    for (int r = 0; r < NR; r++) bv[r] = _mm512_maskz_loadu_ps(mk, b + r * k + kk);
-    for (int i = 0; i < MR; i++) {
-      __m512 av = _mm512_maskz_loadu_ps(mk, a + i * k + kk);
-      for (int r = 0; r < NR; r++) {
-        int t = (i * NR + r) * S;
+  /* Fewer than 16·S left: at most S masked steps, unrolled (a loop here would make clang
+   * keep acc[] in memory). */
+  UNROLL for (int s = 0; s < S; s++) {
+    if (kk >= k1) break;
+    __mmask16 mk = k1 - kk >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k1 - kk)) - 1);
+    __m512 bv[4];
+    UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm512_maskz_loadu_ps(mk, b + r * ld + kk);
+    UNROLL for (int i = 0; i < MR; i++) {
+      __m512 av = _mm512_maskz_loadu_ps(mk, a + i * ld + kk);
+      UNROLL for (int r = 0; r < NR; r++) {
+        int t = (i * NR + r) * S + s;
         acc[t] = _mm512_fmadd_ps(av, bv[r], acc[t]);
       }
     }
+    kk += 16;
   }
-  for (int t = 0; t < MR * NR; t++) {
-    __m512 v = S == 2 ? _mm512_add_ps(acc[2 * t], acc[2 * t + 1]) : acc[t];
-    out[t] = _mm512_reduce_add_ps(v);
+  UNROLL for (int t = 0; t < MR * NR * S; t++) accp[t] = acc[t];
+}
+
+/* C[i][j + r] = Σ of the S accumulators of (i, r), lanes summed. */
+static ALWAYS_INLINE TARGET_512 void dot512_store(const mm_ctx_t* c, uint64_t j, const __m512* acc,
+                                                  const int MR, const int NR, const int S) {
+  UNROLL for (int i = 0; i < MR; i++) {
+    UNROLL for (int r = 0; r < NR; r++) {
+      const int t = (i * NR + r) * S;
+      __m512 v = acc[t];
+      UNROLL for (int s = 1; s < S; s++) v = _mm512_add_ps(v, acc[t + s]);
+      c->c[i * c->n + j + r] = _mm512_reduce_add_ps(v);
+    }
   }
 }
 
+/* B rows [j0, j1) against all MR = m rows of A. Runs of 16 B rows are swept one k segment
+ * at a time, the segment sized so that the MR A row pieces (<= 16 KB) stay in L1 while the
+ * 16 rows go by; each tile's vector accumulators wait in `part` between segments. Rows
+ * past the last full NR tile get a full-k single-row tile. */
 #define DOT512_ROWS(M_, NR_, S_)                                                             \
   static TARGET_512 void dot512_rows_##M_(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {     \
-    float out[16];                                                                           \
-    uint64_t j = j0;                                                                         \
-    for (; j + NR_ <= j1; j += NR_) {                                                        \
-      dot512_tile(c->a, c->b + j * c->k, c->k, M_, NR_, S_, out);                            \
-      for (int i = 0; i < M_; i++)                                                           \
-        for (int r = 0; r < NR_; r++) c->c[i * c->n + j + r] = out[i * NR_ + r];             \
-    }                                                                                        \
-    for (; j < j1; j++) {                                                                    \
-      dot512_tile(c->a, c->b + j * c->k, c->k, M_, 1, 2, out);                               \
-      for (int i = 0; i < M_; i++) c->c[i * c->n + j] = out[i];                              \
+    const uint64_t k = c->k;                                                                 \
+    uint64_t seg = 4096 / M_;                                                                \
+    seg = seg < 256 ? 256 : seg;                                                             \
+    __m512 part[(16 / NR_) * M_ * NR_ * S_];                                                 \
+    for (uint64_t js = j0; js < j1; js += 16) {                                              \
+      const uint64_t je = j1 - js < 16 ? j1 : js + 16;                                       \
+      const uint64_t jt = js + (je - js) / NR_ * NR_;                                        \
+      for (uint64_t k0 = 0; k0 < k; k0 += seg) {                                             \
+        const uint64_t k1 = k - k0 < seg ? k : k0 + seg;                                     \
+        for (uint64_t j = js; j < jt; j += NR_)                                              \
+          dot512_run(c->a, c->b + j * k, k, k0, k1, M_, NR_, S_,                             \
+                     part + (j - js) / NR_ * (M_ * NR_ * S_), k0 == 0);                      \
+      }                                                                                      \
+      for (uint64_t j = js; j < jt; j += NR_)                                                \
+        dot512_store(c, j, part + (j - js) / NR_ * (M_ * NR_ * S_), M_, NR_, S_);            \
+      for (uint64_t j = jt; j < je; j++) {                                                   \
+        dot512_run(c->a, c->b + j * k, k, 0, k, M_, 1, 1, part, 1);                          \
+        dot512_store(c, j, part, M_, 1, 1);                                                  \
+      }                                                                                      \
     }                                                                                        \
   }
-#ifndef MM_M1
-#define MM_M1 4, 2
-#endif
-#define DOT512_ROWS_(M_, cfg) DOT512_ROWS(M_, cfg)
-DOT512_ROWS_(1, MM_M1)
+DOT512_ROWS(1, 4, 2)
 DOT512_ROWS(2, 4, 2)
 DOT512_ROWS(3, 4, 1)
 DOT512_ROWS(4, 4, 1)
-static void (*const dot512_rows[5])(const mm_ctx_t*, uint64_t, uint64_t) = {
-    NULL, dot512_rows_1, dot512_rows_2, dot512_rows_3, dot512_rows_4};
+DOT512_ROWS(5, 2, 1)
+DOT512_ROWS(6, 2, 1)
+DOT512_ROWS(7, 2, 1)
+DOT512_ROWS(8, 2, 1)
+static void (*const dot512_rows[SMALL_M + 1])(const mm_ctx_t*, uint64_t, uint64_t) = {
+    NULL,          dot512_rows_1, dot512_rows_2, dot512_rows_3, dot512_rows_4,
+    dot512_rows_5, dot512_rows_6, dot512_rows_7, dot512_rows_8};
 
 static ALWAYS_INLINE TARGET_AVX2 float hsum256(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -146,36 +182,39 @@ static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, const float* b
                                                   const int MR, const int NR, const int S,
                                                   float* out) {
   __m256 acc[8];
-  for (int t = 0; t < MR * NR * S; t++) acc[t] = _mm256_setzero_ps();
+  UNROLL for (int t = 0; t < MR * NR * S; t++) acc[t] = _mm256_setzero_ps();
   uint64_t kk = 0;
   for (; kk + 8 * S <= k; kk += 8 * S) {
-    for (int s = 0; s < S; s++) {
+    UNROLL for (int s = 0; s < S; s++) {
       __m256 bv[4];
-      for (int r = 0; r < NR; r++) bv[r] = _mm256_loadu_ps(b + r * k + kk + 8 * s);
-      for (int i = 0; i < MR; i++) {
+      UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm256_loadu_ps(b + r * k + kk + 8 * s);
+      UNROLL for (int i = 0; i < MR; i++) {
         __m256 av = _mm256_loadu_ps(a + i * k + kk + 8 * s);
-        for (int r = 0; r < NR; r++) {
+        UNROLL for (int r = 0; r < NR; r++) {
           int t = (i * NR + r) * S + s;
           acc[t] = _mm256_fmadd_ps(av, bv[r], acc[t]);
         }
       }
     }
   }
-  for (; kk < k; kk += 8) {
+  UNROLL for (int s = 0; s < S; s++) {
+    if (kk >= k) break;
     int rem = k - kk >= 8 ? 8 : (int)(k - kk);
     __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     __m256 bv[4];
-    for (int r = 0; r < NR; r++) bv[r] = _mm256_maskload_ps(b + r * k + kk, mk);
-    for (int i = 0; i < MR; i++) {
+    UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm256_maskload_ps(b + r * k + kk, mk);
+    UNROLL for (int i = 0; i < MR; i++) {
       __m256 av = _mm256_maskload_ps(a + i * k + kk, mk);
-      for (int r = 0; r < NR; r++) {
-        int t = (i * NR + r) * S;
+      UNROLL for (int r = 0; r < NR; r++) {
+        int t = (i * NR + r) * S + s;
         acc[t] = _mm256_fmadd_ps(av, bv[r], acc[t]);
       }
     }
+    kk += 8;
   }
-  for (int t = 0; t < MR * NR; t++) {
-    __m256 v = S == 2 ? _mm256_add_ps(acc[2 * t], acc[2 * t + 1]) : acc[t];
+  UNROLL for (int t = 0; t < MR * NR; t++) {
+    __m256 v = acc[t * S];
+    UNROLL for (int s = 1; s < S; s++) v = _mm256_add_ps(v, acc[t * S + s]);
     out[t] = hsum256(v);
   }
 }
@@ -190,7 +229,7 @@ static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, const float* b
         for (int r = 0; r < NR_; r++) c->c[i * c->n + j + r] = out[i * NR_ + r];             \
     }                                                                                        \
     for (; j < j1; j++) {                                                                    \
-      dot256_tile(c->a, c->b + j * c->k, c->k, M_, 1, 2, out);                               \
+      dot256_tile(c->a, c->b + j * c->k, c->k, M_, 1, M_ <= 4 ? 2 : 1, out);                 \
       for (int i = 0; i < M_; i++) c->c[i * c->n + j] = out[i];                              \
     }                                                                                        \
   }
@@ -198,8 +237,13 @@ DOT256_ROWS(1, 4, 2)
 DOT256_ROWS(2, 4, 1)
 DOT256_ROWS(3, 2, 1)
 DOT256_ROWS(4, 2, 1)
-static void (*const dot256_rows[5])(const mm_ctx_t*, uint64_t, uint64_t) = {
-    NULL, dot256_rows_1, dot256_rows_2, dot256_rows_3, dot256_rows_4};
+DOT256_ROWS(5, 1, 1)
+DOT256_ROWS(6, 1, 1)
+DOT256_ROWS(7, 1, 1)
+DOT256_ROWS(8, 1, 1)
+static void (*const dot256_rows[SMALL_M + 1])(const mm_ctx_t*, uint64_t, uint64_t) = {
+    NULL,          dot256_rows_1, dot256_rows_2, dot256_rows_3, dot256_rows_4,
+    dot256_rows_5, dot256_rows_6, dot256_rows_7, dot256_rows_8};
 #endif
 
 static void dot_task(void* vc, uint32_t it) {
@@ -219,7 +263,7 @@ static void dot_task(void* vc, uint32_t it) {
 }
 
 /* ====================================================================================== */
-/* axpy: m <= 4, B [k][n]                                                                */
+/* axpy: m <= 8, B [k][n]                                                                */
 
 /* dst_i[0..w) = Σ_{kk in [k0,k1)} A[i][kk] · B[kk][j0 ..], i < m; dst row stride ldd. */
 static ALWAYS_INLINE void axpy_body_c(const mm_ctx_t* c, float* dst, uint64_t ldd, uint64_t k0,
@@ -261,7 +305,7 @@ static TARGET_512 void axpy512(const mm_ctx_t* c, float* dst, uint64_t ldd, uint
   for (; kk < k1; kk += 4) {
     const int u = k1 - kk >= 4 ? 4 : (int)(k1 - kk);
     const float* b[4];
-    __m512 av[4][4];
+    __m512 av[SMALL_M][4];
     for (int t = 0; t < 4; t++) b[t] = c->b + (kk + (t < u ? t : 0)) * n + j0;
     for (uint64_t i = 0; i < m; i++)
       for (int t = 0; t < 4; t++) av[i][t] = _mm512_set1_ps(t < u ? c->a[i * k + kk + t] : 0.0f);
@@ -349,7 +393,42 @@ static void axpy_sum_task(void* vc, uint32_t ch) {
 }
 
 /* ====================================================================================== */
-/* gemm: m > 4                                                                            */
+/* gemm: m > 8                                                                            */
+
+#if defined(__x86_64__)
+/* b_trans = 1 packing of one micro-panel: dst[kk·NR + jj] = src[jj·lds + kk] for jj < nr,
+ * kk < kc, by 8×8 register transposes (the scalar loop is limited by strided stores). */
+static TARGET_AVX2 void pack_bt_avx2(const float* src, uint64_t lds, uint64_t kc, uint64_t nr,
+                                     uint32_t NR, float* dst) {
+  uint64_t jj = 0;
+  for (; jj + 8 <= nr; jj += 8) {
+    const float* s0 = src + jj * lds;
+    uint64_t kk = 0;
+    for (; kk + 8 <= kc; kk += 8) {
+      __m256 r[8], t[8], u[8];
+      for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(s0 + i * lds + kk);
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+      }
+      for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+      }
+      for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(dst + (kk + i) * NR + jj, _mm256_permute2f128_ps(u[i], u[i + 4], 0x20));
+        _mm256_storeu_ps(dst + (kk + i + 4) * NR + jj, _mm256_permute2f128_ps(u[i], u[i + 4], 0x31));
+      }
+    }
+    for (; kk < kc; kk++)
+      for (int i = 0; i < 8; i++) dst[kk * NR + jj + i] = s0[i * lds + kk];
+  }
+  for (; jj < nr; jj++)
+    for (uint64_t kk = 0; kk < kc; kk++) dst[kk * NR + jj] = src[jj * lds + kk];
+}
+#endif
 
 /* Packs B[k0 .. k0+kc) × columns [j0, j0+w) as micro-panels of NR columns: panel p holds
  * bp[p·kc·NR + kk·NR + jj] = B(k0+kk, j0 + p·NR + jj), zero past w. */
@@ -360,10 +439,15 @@ static void pack_b(const mm_ctx_t* c, uint64_t k0, uint64_t kc, uint64_t j0, uin
     float* dst = bp + (p0 / NR) * kc * NR;
     if (c->b_trans) { /* B [n][k]: row j0+p0+jj is contiguous in k */
       if (nr < NR) memset(dst, 0, (size_t)(kc * NR) * sizeof(float));
-      for (uint64_t jj = 0; jj < nr; jj++) {
-        const float* src = c->b + (j0 + p0 + jj) * c->k + k0;
-        for (uint64_t kk = 0; kk < kc; kk++) dst[kk * NR + jj] = src[kk];
+      const float* src = c->b + (j0 + p0) * c->k + k0;
+#if defined(__x86_64__)
+      if (c->isa >= BN_ISA_AVX2) {
+        pack_bt_avx2(src, c->k, kc, nr, NR, dst);
+        continue;
       }
+#endif
+      for (uint64_t jj = 0; jj < nr; jj++)
+        for (uint64_t kk = 0; kk < kc; kk++) dst[kk * NR + jj] = src[jj * c->k + kk];
     } else { /* B [k][n]: row k0+kk holds the NR columns contiguously */
       for (uint64_t kk = 0; kk < kc; kk++) {
         const float* src = c->b + (k0 + kk) * c->n + j0 + p0;
@@ -544,7 +628,7 @@ int32_t bn_cpu_matmul_f32(const bn_matmul_f32_params_t* p, void* const* bufs) {
   }
   const uint64_t threads = bn_cpu_threads();
 
-  if (c.m <= 4 && c.b_trans) {
+  if (c.m <= SMALL_M && c.b_trans) {
     /* ~128 KB of B per item, at least 4 items per thread when n allows. */
     uint64_t rows = (131072 / 4) / c.k;
     uint64_t cap = (c.n + 4 * threads - 1) / (4 * threads);
@@ -556,7 +640,7 @@ int32_t bn_cpu_matmul_f32(const bn_matmul_f32_params_t* p, void* const* bufs) {
     return BN_OK;
   }
 
-  if (c.m <= 4) {
+  if (c.m <= SMALL_M) {
     /* Column chunks of 2048 (8 KB of each B row, the C chunk stays in L1); k slices when
      * there are fewer chunks than 4 per thread, each slice at least 64 rows of B. */
     c.cw = min_u64(2048, c.n);

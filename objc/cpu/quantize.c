@@ -10,10 +10,10 @@
  * - q = clamp(roundEven(W / scale), -1, 1) with an f32 division is computed as
  *   (v > 0.5) - (v < -0.5) for v = W / scale: the same for every finite or infinite v, and
  *   NaN gives 0. scale 0 gives q = 0 everywhere (also for the W that would divide to ±inf).
- * - Activations: amax = max|x| ignoring NaNs; inv = 127.0f / amax;
+ * - Activations: amax = max|x|, where a NaN wins (so a row with a NaN gets xq = 0 and a
+ *   NaN scale; an Inf gives inv = 0 and an Inf scale); inv = 127.0f / amax;
  *   xq = clamp(roundEven(x · inv), -127, 127) with an f32 multiply (no FMA; the build uses
- *   -ffp-contract=off); a NaN product gives 0. A NaN anywhere in the row wins the max
- *   (it compares as "greater" and stays), so the row's xq is 0 and its scale NaN. Rounding is done on the clamped value by
+ *   -ffp-contract=off); a NaN product gives 0. Rounding is done on the clamped value by
  *   adding and subtracting 1.5·2^23, which is roundEven in the default rounding mode for
  *   |v| <= 127 and needs no SSE4.1.
  */

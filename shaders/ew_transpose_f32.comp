@@ -1,0 +1,6 @@
+#version 450
+// BN_OP_UNARY COPY of a batched 2-D transpose, f32, tiled through shared memory. See ew_transpose.glsl.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#define EW_F16 0
+#include "ew_transpose.glsl"

@@ -1,0 +1,501 @@
+#pragma clang diagnostic ignored "-Wmissing-prototypes"
+#pragma clang diagnostic ignored "-Wmissing-braces"
+
+#include <metal_stdlib>
+#include <simd/simd.h>
+
+using namespace metal;
+
+template<typename T, size_t Num>
+struct spvUnsafeArray
+{
+    T elements[Num ? Num : 1];
+    
+    thread T& operator [] (size_t pos) thread
+    {
+        return elements[pos];
+    }
+    constexpr const thread T& operator [] (size_t pos) const thread
+    {
+        return elements[pos];
+    }
+    
+    device T& operator [] (size_t pos) device
+    {
+        return elements[pos];
+    }
+    constexpr const device T& operator [] (size_t pos) const device
+    {
+        return elements[pos];
+    }
+    
+    constexpr const constant T& operator [] (size_t pos) const constant
+    {
+        return elements[pos];
+    }
+    
+    threadgroup T& operator [] (size_t pos) threadgroup
+    {
+        return elements[pos];
+    }
+    constexpr const threadgroup T& operator [] (size_t pos) const threadgroup
+    {
+        return elements[pos];
+    }
+};
+
+struct MatmulParams
+{
+    uint m;
+    uint n;
+    uint k;
+    uint batch;
+    uint flags;
+    uint a_batch_stride;
+    uint b_batch_stride;
+    uint reserved0;
+};
+
+struct MatA
+{
+    float a[1];
+};
+
+struct MatB
+{
+    float b[1];
+};
+
+struct MatC
+{
+    float c[1];
+};
+
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(256u, 1u, 1u);
+
+static inline __attribute__((always_inline))
+uint gemm_a_base(thread const uint& z, constant MatmulParams& p)
+{
+    uint _62;
+    if (p.batch > 1u)
+    {
+        _62 = z * p.a_batch_stride;
+    }
+    else
+    {
+        _62 = 0u;
+    }
+    return _62;
+}
+
+static inline __attribute__((always_inline))
+uint gemm_b_base(thread const uint& z, constant MatmulParams& p)
+{
+    uint _77;
+    if (p.batch > 1u)
+    {
+        _77 = z * p.b_batch_stride;
+    }
+    else
+    {
+        _77 = 0u;
+    }
+    return _77;
+}
+
+static inline __attribute__((always_inline))
+bool gemm_trans_a(constant MatmulParams& p)
+{
+    return (p.flags & 1u) != 0u;
+}
+
+static inline __attribute__((always_inline))
+bool gemm_trans_b(constant MatmulParams& p)
+{
+    return (p.flags & 2u) != 0u;
+}
+
+static inline __attribute__((always_inline))
+float4 ldA4(thread const uint& e, const device MatA& v_92)
+{
+    return float4(v_92.a[e], v_92.a[e + 1u], v_92.a[e + 2u], v_92.a[e + 3u]);
+}
+
+static inline __attribute__((always_inline))
+float ldA(thread const uint& e, const device MatA& v_92)
+{
+    return v_92.a[e];
+}
+
+static inline __attribute__((always_inline))
+float4 ldB4(thread const uint& e, const device MatB& v_103)
+{
+    return float4(v_103.b[e], v_103.b[e + 1u], v_103.b[e + 2u], v_103.b[e + 3u]);
+}
+
+static inline __attribute__((always_inline))
+float ldB(thread const uint& e, const device MatB& v_103)
+{
+    return v_103.b[e];
+}
+
+kernel void gemm_f32_t128(constant MatmulParams& p [[buffer(8)]], const device MatA& v_92 [[buffer(0)]], const device MatB& v_103 [[buffer(1)]], device MatC& _1135 [[buffer(2)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]])
+{
+    threadgroup float4 As[264];
+    threadgroup float4 Bs[264];
+    uint tid = gl_LocalInvocationID.x;
+    uint tx = tid & 15u;
+    uint ty = tid >> uint(4);
+    uint tiles_m = (p.m + 127u) / 128u;
+    uint fold = gl_WorkGroupID.y / tiles_m;
+    uint tm = gl_WorkGroupID.y - (fold * tiles_m);
+    uint zl = gl_WorkGroupID.z + (gl_NumWorkGroups.z * fold);
+    uint z = zl;
+    uint kb = 0u;
+    uint ke = p.k;
+    if (z >= p.batch)
+    {
+        return;
+    }
+    uint m0 = tm * 128u;
+    uint n0 = gl_WorkGroupID.x * 128u;
+    uint param = z;
+    uint abase = gemm_a_base(param, p);
+    uint param_1 = z;
+    uint bbase = gemm_b_base(param_1, p);
+    bool ta = gemm_trans_a(p);
+    bool tb = gemm_trans_b(p);
+    bool _228 = (m0 + 128u) <= p.m;
+    bool _237;
+    if (_228)
+    {
+        _237 = (n0 + 128u) <= p.n;
+    }
+    else
+    {
+        _237 = _228;
+    }
+    bool rows_full = _237;
+    spvUnsafeArray<spvUnsafeArray<float4, 2>, 8> acc;
+    for (uint i = 0u; i < 8u; i++)
+    {
+        for (uint j = 0u; j < 2u; j++)
+        {
+            acc[i][j] = float4(0.0);
+        }
+    }
+    bool _277;
+    if (rows_full)
+    {
+        _277 = (kb + 8u) <= ke;
+    }
+    else
+    {
+        _277 = rows_full;
+    }
+    bool full = _277;
+    float4 va;
+    uint sa;
+    if (ta)
+    {
+        uint r4 = tid % 32u;
+        uint kk = tid / 32u;
+        uint kr = kb + kk;
+        uint r = m0 + (4u * r4);
+        if (full)
+        {
+            uint param_2 = (abase + (kr * p.m)) + r;
+            va = ldA4(param_2, v_92);
+        }
+        else
+        {
+            va = float4(0.0);
+            if (kr < ke)
+            {
+                for (uint i_1 = 0u; i_1 < 4u; i_1++)
+                {
+                    if ((r + i_1) < p.m)
+                    {
+                        uint param_3 = ((abase + (kr * p.m)) + r) + i_1;
+                        va[i_1] = ldA(param_3, v_92);
+                    }
+                }
+            }
+        }
+        sa = (kk * 33u) + r4;
+    }
+    else
+    {
+        uint kk_1 = tid % 8u;
+        uint q = tid / 8u;
+        uint kc = kb + kk_1;
+        uint r_1 = m0 + (4u * q);
+        va = float4(0.0);
+        if (full)
+        {
+            for (uint i_2 = 0u; i_2 < 4u; i_2++)
+            {
+                uint param_4 = (abase + ((r_1 + i_2) * p.k)) + kc;
+                va[i_2] = ldA(param_4, v_92);
+            }
+        }
+        else
+        {
+            if (kc < ke)
+            {
+                for (uint i_3 = 0u; i_3 < 4u; i_3++)
+                {
+                    if ((r_1 + i_3) < p.m)
+                    {
+                        uint param_5 = (abase + ((r_1 + i_3) * p.k)) + kc;
+                        va[i_3] = ldA(param_5, v_92);
+                    }
+                }
+            }
+        }
+        sa = (kk_1 * 33u) + q;
+    }
+    float4 vb;
+    uint sb;
+    if (!tb)
+    {
+        uint r4_1 = tid % 32u;
+        uint kk_2 = tid / 32u;
+        uint kr_1 = kb + kk_2;
+        uint r_2 = n0 + (4u * r4_1);
+        if (full)
+        {
+            uint param_6 = (bbase + (kr_1 * p.n)) + r_2;
+            vb = ldB4(param_6, v_103);
+        }
+        else
+        {
+            vb = float4(0.0);
+            if (kr_1 < ke)
+            {
+                for (uint i_4 = 0u; i_4 < 4u; i_4++)
+                {
+                    if ((r_2 + i_4) < p.n)
+                    {
+                        uint param_7 = ((bbase + (kr_1 * p.n)) + r_2) + i_4;
+                        vb[i_4] = ldB(param_7, v_103);
+                    }
+                }
+            }
+        }
+        sb = (kk_2 * 33u) + r4_1;
+    }
+    else
+    {
+        uint kk_3 = tid % 8u;
+        uint q_1 = tid / 8u;
+        uint kc_1 = kb + kk_3;
+        uint r_3 = n0 + (4u * q_1);
+        vb = float4(0.0);
+        if (full)
+        {
+            for (uint i_5 = 0u; i_5 < 4u; i_5++)
+            {
+                uint param_8 = (bbase + ((r_3 + i_5) * p.k)) + kc_1;
+                vb[i_5] = ldB(param_8, v_103);
+            }
+        }
+        else
+        {
+            if (kc_1 < ke)
+            {
+                for (uint i_6 = 0u; i_6 < 4u; i_6++)
+                {
+                    if ((r_3 + i_6) < p.n)
+                    {
+                        uint param_9 = (bbase + ((r_3 + i_6) * p.k)) + kc_1;
+                        vb[i_6] = ldB(param_9, v_103);
+                    }
+                }
+            }
+        }
+        sb = (kk_3 * 33u) + q_1;
+    }
+    spvUnsafeArray<float4, 2> av;
+    spvUnsafeArray<float4, 2> bv;
+    for (uint k0 = kb; k0 < ke; k0 += 8u)
+    {
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        As[sa] = va;
+        Bs[sb] = vb;
+        threadgroup_barrier(mem_flags::mem_threadgroup);
+        uint kn = k0 + 8u;
+        if (kn < ke)
+        {
+            bool _641;
+            if (rows_full)
+            {
+                _641 = (kn + 8u) <= ke;
+            }
+            else
+            {
+                _641 = rows_full;
+            }
+            bool full_1 = _641;
+            if (ta)
+            {
+                uint r4_2 = tid % 32u;
+                uint kk_4 = tid / 32u;
+                uint kr_2 = kn + kk_4;
+                uint r_4 = m0 + (4u * r4_2);
+                if (full_1)
+                {
+                    uint param_10 = (abase + (kr_2 * p.m)) + r_4;
+                    va = ldA4(param_10, v_92);
+                }
+                else
+                {
+                    va = float4(0.0);
+                    if (kr_2 < ke)
+                    {
+                        for (uint i_7 = 0u; i_7 < 4u; i_7++)
+                        {
+                            if ((r_4 + i_7) < p.m)
+                            {
+                                uint param_11 = ((abase + (kr_2 * p.m)) + r_4) + i_7;
+                                va[i_7] = ldA(param_11, v_92);
+                            }
+                        }
+                    }
+                }
+                sa = (kk_4 * 33u) + r4_2;
+            }
+            else
+            {
+                uint kk_5 = tid % 8u;
+                uint q_2 = tid / 8u;
+                uint kc_2 = kn + kk_5;
+                uint r_5 = m0 + (4u * q_2);
+                va = float4(0.0);
+                if (full_1)
+                {
+                    for (uint i_8 = 0u; i_8 < 4u; i_8++)
+                    {
+                        uint param_12 = (abase + ((r_5 + i_8) * p.k)) + kc_2;
+                        va[i_8] = ldA(param_12, v_92);
+                    }
+                }
+                else
+                {
+                    if (kc_2 < ke)
+                    {
+                        for (uint i_9 = 0u; i_9 < 4u; i_9++)
+                        {
+                            if ((r_5 + i_9) < p.m)
+                            {
+                                uint param_13 = (abase + ((r_5 + i_9) * p.k)) + kc_2;
+                                va[i_9] = ldA(param_13, v_92);
+                            }
+                        }
+                    }
+                }
+                sa = (kk_5 * 33u) + q_2;
+            }
+            if (!tb)
+            {
+                uint r4_3 = tid % 32u;
+                uint kk_6 = tid / 32u;
+                uint kr_3 = kn + kk_6;
+                uint r_6 = n0 + (4u * r4_3);
+                if (full_1)
+                {
+                    uint param_14 = (bbase + (kr_3 * p.n)) + r_6;
+                    vb = ldB4(param_14, v_103);
+                }
+                else
+                {
+                    vb = float4(0.0);
+                    if (kr_3 < ke)
+                    {
+                        for (uint i_10 = 0u; i_10 < 4u; i_10++)
+                        {
+                            if ((r_6 + i_10) < p.n)
+                            {
+                                uint param_15 = ((bbase + (kr_3 * p.n)) + r_6) + i_10;
+                                vb[i_10] = ldB(param_15, v_103);
+                            }
+                        }
+                    }
+                }
+                sb = (kk_6 * 33u) + r4_3;
+            }
+            else
+            {
+                uint kk_7 = tid % 8u;
+                uint q_3 = tid / 8u;
+                uint kc_3 = kn + kk_7;
+                uint r_7 = n0 + (4u * q_3);
+                vb = float4(0.0);
+                if (full_1)
+                {
+                    for (uint i_11 = 0u; i_11 < 4u; i_11++)
+                    {
+                        uint param_16 = (bbase + ((r_7 + i_11) * p.k)) + kc_3;
+                        vb[i_11] = ldB(param_16, v_103);
+                    }
+                }
+                else
+                {
+                    if (kc_3 < ke)
+                    {
+                        for (uint i_12 = 0u; i_12 < 4u; i_12++)
+                        {
+                            if ((r_7 + i_12) < p.n)
+                            {
+                                uint param_17 = (bbase + ((r_7 + i_12) * p.k)) + kc_3;
+                                vb[i_12] = ldB(param_17, v_103);
+                            }
+                        }
+                    }
+                }
+                sb = (kk_7 * 33u) + q_3;
+            }
+        }
+        for (uint kk_8 = 0u; kk_8 < 8u; kk_8++)
+        {
+            for (uint r_8 = 0u; r_8 < 2u; r_8++)
+            {
+                av[r_8] = As[((kk_8 * 33u) + ty) + (16u * r_8)];
+                bv[r_8] = Bs[((kk_8 * 33u) + tx) + (16u * r_8)];
+            }
+            for (uint ri = 0u; ri < 2u; ri++)
+            {
+                for (uint i_13 = 0u; i_13 < 4u; i_13++)
+                {
+                    for (uint rj = 0u; rj < 2u; rj++)
+                    {
+                        acc[(ri * 4u) + i_13][rj] = fma(float4(av[ri][i_13]), bv[rj], acc[(ri * 4u) + i_13][rj]);
+                    }
+                }
+            }
+        }
+    }
+    uint cbase = (z * p.m) * p.n;
+    for (uint ri_1 = 0u; ri_1 < 2u; ri_1++)
+    {
+        for (uint i_14 = 0u; i_14 < 4u; i_14++)
+        {
+            uint row = ((m0 + (64u * ri_1)) + (4u * ty)) + i_14;
+            if (row < p.m)
+            {
+                for (uint rj_1 = 0u; rj_1 < 2u; rj_1++)
+                {
+                    for (uint j_1 = 0u; j_1 < 4u; j_1++)
+                    {
+                        uint col = ((n0 + (64u * rj_1)) + (4u * tx)) + j_1;
+                        if (col < p.n)
+                        {
+                            _1135.c[(cbase + (row * p.n)) + col] = acc[(ri_1 * 4u) + i_14][rj_1][j_1];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+

@@ -1,0 +1,11 @@
+#version 450
+// BN_OP_REDUCE, stage 2 of a split VAR (partial sums → means in scratch).
+// Geometry: shaders/rows_plan.h; body: shaders/reduce.glsl.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "bn_common.glsl"
+#include "rows_plan.h"
+#include "rows_common.glsl"
+
+#define BN_RD_ROLE BN_RD_VAR_MEAN
+#include "reduce.glsl"

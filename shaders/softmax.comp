@@ -1,0 +1,109 @@
+#version 450
+// BN_OP_SOFTMAX: y = exp(x − max) / Σ exp(x − max) per row, causal mask optional.
+//
+// Workgroups of BN_ROW_WG invocations; L = BN_RD_SEG_LANES(cols) consecutive invocations
+// per row and BN_ROWS_PER_GROUP rows per workgroup (rows_plan.h: several short rows share
+// a workgroup; a long f16 row with an odd cols shares it with the next row, so that every
+// workgroup writes whole 32-bit words of its own). Per row: the max of the unmasked x (NaN
+// ignored) and the Kahan-compensated sum of exp(x − max), each a strided loop over the
+// row's lanes and a fixed shared-memory tree; then y = exp(x − max) / sum, 0 where masked
+// (key j of row i when causal and j > i + cols − rows). exp is the GLSL builtin. The
+// padding half of the last f16 word (an odd total) is left as it was.
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#include "bn_common.glsl"
+#include "rows_plan.h"
+
+layout(local_size_x = BN_ROW_WG, local_size_y = 1, local_size_z = 1) in;
+
+layout(push_constant) uniform SoftmaxParams {
+  uint rows;
+  uint cols;
+  uint causal;
+  uint dtype;
+} p;
+
+layout(std430, set = 0, binding = 0) readonly restrict buffer X { uint xw[]; };
+layout(std430, set = 0, binding = 1) restrict buffer Y { uint yw[]; };
+
+shared float bn_tree[BN_ROW_WG];
+shared float st_max[BN_ROW_WG];
+shared float st_sum[BN_ROW_WG];
+#define BN_ROWS_TREE
+#include "rows_common.glsl"
+
+// Number of unmasked keys of a row.
+uint valid_cols(uint row) {
+  if (p.causal == 0u) return p.cols;
+  return min(p.cols, row + (p.cols - p.rows) + 1u);
+}
+
+// (max, Σ exp(x − max)) of one row, over lanes `lane` of L; `live` false: not a row.
+vec2 row_stats(uint row, bool live, uint lane, uint L, bool f16) {
+  uint base = row * p.cols;
+  uint valid = live ? valid_cols(row) : 0u;
+  float m = uintBitsToFloat(0xFF800000u);  // -inf
+  for (uint j = lane; j < valid; j += L) {
+    float x = BN_LOAD(xw, base + j, f16);
+    m = x > m ? x : m;
+  }
+  m = bn_seg_max(m, L);
+  float s = 0.0;
+  float c = 0.0;
+  for (uint j = lane; j < valid; j += L) {
+    precise float d = BN_LOAD(xw, base + j, f16) - m;
+    bn_kahan_add(s, c, exp(d));
+  }
+  return vec2(m, bn_seg_sum(bn_kahan_value(s, c), L));
+}
+
+float value(uint row, uint j, uint slot, bool f16) {
+  if (j >= valid_cols(row)) return 0.0;
+  precise float d = BN_LOAD(xw, row * p.cols + j, f16) - st_max[slot];
+  return exp(d) / st_sum[slot];
+}
+
+void main() {
+  uint tid = gl_LocalInvocationID.x;
+  bool f16 = p.dtype == 1u;
+  uint L = BN_RD_SEG_LANES(p.cols);
+  uint R = BN_ROWS_PER_GROUP(p.cols, f16);
+  uint g = bn_group_linear();
+  if (g >= BN_RD_CDIV(p.rows, R)) return;  // whole workgroup: uniform
+  uint r0 = g * R;
+  uint nr = min(R, p.rows - r0);
+  uint lane = tid & (L - 1u);
+  uint at_once = uint(BN_ROW_WG) / L;  // rows per pass: R, or 1 for an f16 row pair
+  for (uint first = 0u; first < nr; first += at_once) {
+    uint slot = first + tid / L;
+    vec2 st = row_stats(r0 + slot, slot < nr, lane, L, f16);
+    if (lane == 0u && slot < nr) {
+      st_max[slot] = st.x;
+      st_sum[slot] = st.y;
+    }
+  }
+  barrier();
+  uint e0 = r0 * p.cols;  // the workgroup's elements [e0, e0 + n); e0 is even for f16
+  uint n = nr * p.cols;
+  if (!f16) {
+    for (uint k = tid; k < n; k += BN_ROW_WG) {
+      uint slot = R == 1u ? 0u : k / p.cols;
+      yw[e0 + k] = floatBitsToUint(value(r0 + slot, k - slot * p.cols, slot, false));
+    }
+    return;
+  }
+  uint w0 = e0 >> 1;
+  for (uint k = tid; 2u * k < n; k += BN_ROW_WG) {
+    uint e = 2u * k;
+    uint slot = e / p.cols;
+    float lo = value(r0 + slot, e - slot * p.cols, slot, true);
+    uint word;
+    if (e + 1u < n) {
+      uint slot2 = (e + 1u) / p.cols;
+      word = bn_pack_h2(lo, value(r0 + slot2, e + 1u - slot2 * p.cols, slot2, true));
+    } else {
+      word = bn_f2h(lo) | (yw[w0 + k] & 0xFFFF0000u);  // keep the padding half
+    }
+    yw[w0 + k] = word;
+  }
+}
