@@ -61,7 +61,7 @@ globalThis.addEventListener("unload", () => {
   for (const { label, group, s, seconds } of best.values()) {
     console.log(
       `| ${label} | ${s.name} | ${group.split(" ").pop()} | ${(seconds * 1e3).toFixed(3)} | ${
-        (gemmFlops(s) / seconds / 1e12).toFixed(2)
+        (gemmFlops(s) / seconds / 1e12).toPrecision(3)
       } |`,
     );
   }

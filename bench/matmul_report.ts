@@ -36,6 +36,11 @@ const BATCHES = 5;
 const OPS_TARGET_S = 0.02;
 const MAX_OPS = 64;
 
+/** TFLOPS with 3 significant digits (CPUs and software GPUs are far below 1). */
+function tf(x: number): string {
+  return x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
@@ -112,7 +117,7 @@ for (const { info, index } of benchDevices()) {
           });
           console.log(
             `${label} ${s.name} ${dtype} ${op}: ${(t.seconds * 1e3).toFixed(3)} ms/op, ` +
-              `${tflops.toFixed(2)} TFLOPS (${t.ops} ops/batch)`,
+              `${tf(tflops)} TFLOPS (${t.ops} ops/batch)`,
           );
         };
         add("gemm", await timeOps(dev, (b) => encodeGemm(b, s, x)));
@@ -137,7 +142,7 @@ console.log("|---|---|---|---|---:|---:|");
 for (const r of rows) {
   console.log(
     `| ${r.device} | ${r.shape} | ${r.dtype} | ${r.op} | ${(r.seconds * 1e3).toFixed(3)} | ${
-      r.tflops.toFixed(2)
+      tf(r.tflops)
     } |`,
   );
 }

@@ -119,10 +119,10 @@ def main() -> int:
             "torch_tflops": torch_tflops, "ratio": ratio,
             "matmul_f32_tflops": o["tflops"] if o else None, "cpu_tflops": c["tflops"] if c else None,
         })
-        old_txt = f"{o['tflops']:.2f}" if o else ""
-        cpu_txt = f"{c['tflops']:.3f}" if c else ""
-        print(f"| {r['device']} | {r['shape']} | {r['dtype']} | {r['tflops']:.2f} | {torch_tflops:.2f} | "
-              f"{ratio:.2f} | {old_txt} | {cpu_txt} |")
+        old_txt = f"{o['tflops']:.3g}" if o else ""
+        cpu_txt = f"{c['tflops']:.3g}" if c else ""
+        print(f"| {r['device']} | {r['shape']} | {r['dtype']} | {r['tflops']:.3g} | {torch_tflops:.3g} | "
+              f"{ratio:.3g} | {old_txt} | {cpu_txt} |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump({"torch": torch.__version__, "gpu": name, "rows": results}, f, indent=2)

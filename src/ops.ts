@@ -278,7 +278,11 @@ function matmulShapes(
     throw typeError(op, "transposeB to be a boolean", describe(trans));
   }
   if (options?.transposeA !== undefined && options.transposeA !== false) {
-    throw typeError(op, "no transposeA (use matmul)", describe(options.transposeA));
+    throw typeError(
+      op,
+      "transposeA unset or false (only b transposes here)",
+      describe(options.transposeA),
+    );
   }
   const [m, k, oneD] = rank12(at, op, "a", "[m, k] or [k]");
   const [b0, b1] = rank2(bt, op, "b", trans ? "[n, k]" : "[k, n]");

@@ -217,7 +217,9 @@ export function encodeTensorMatmul(
  */
 export function needsTensorMatmul(a: unknown, b: unknown, options: unknown): boolean {
   const o = options as MatmulOptions | undefined;
-  if (o != null && typeof o === "object" && o.transposeA === true) return true;
+  if (o != null && typeof o === "object" && o.transposeA !== undefined && o.transposeA !== false) {
+    return true; // the tensor matmul validates it
+  }
   const isT = (t: unknown): t is Tensor =>
     t !== null && typeof t === "object" && "dtype" in t && "shape" in t;
   if (!isT(a) || !isT(b)) return false; // let the f32 path report the type error

@@ -84,8 +84,13 @@ static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, const float* b, 
                                                 uint64_t k0, uint64_t k1, const int MR,
                                                 const int NR, const int S, __m512* accp,
                                                 int first) {
+  /* Local accumulators, added to accp at the end. The zero goes through an empty asm so
+   * that clang does not turn the initialisation into a memset, which would pin acc[] to
+   * the stack and store it on every step. */
+  __m512 zero = _mm512_setzero_ps();
+  __asm__("" : "+v"(zero));
   __m512 acc[16];
-  UNROLL for (int t = 0; t < MR * NR * S; t++) acc[t] = first ? _mm512_setzero_ps() : accp[t];
+  UNROLL for (int t = 0; t < MR * NR * S; t++) acc[t] = zero;
   uint64_t kk = k0;
   for (; kk + 16 * S <= k1; kk += 16 * S) {
     UNROLL for (int s = 0; s < S; s++) {
@@ -100,11 +105,11 @@ static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, const float* b, 
       }
     }
   }
-  /* Fewer than 16·S left: at most S masked steps, unrolled (a loop here would make clang
-   * keep acc[] in memory). */
+  /* Fewer than 16·S left: S masked steps, unrolled and branch-free (a loop or an early
+   * exit here makes clang keep acc[] in memory throughout). */
   UNROLL for (int s = 0; s < S; s++) {
-    if (kk >= k1) break;
-    __mmask16 mk = k1 - kk >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k1 - kk)) - 1);
+    const uint64_t rem = k1 > kk ? k1 - kk : 0;
+    __mmask16 mk = rem >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << rem) - 1);
     __m512 bv[4];
     UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm512_maskz_loadu_ps(mk, b + r * ld + kk);
     UNROLL for (int i = 0; i < MR; i++) {
@@ -116,7 +121,7 @@ static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, const float* b, 
     }
     kk += 16;
   }
-  UNROLL for (int t = 0; t < MR * NR * S; t++) accp[t] = acc[t];
+  UNROLL for (int t = 0; t < MR * NR * S; t++) accp[t] = first ? acc[t] : _mm512_add_ps(accp[t], acc[t]);
 }
 
 /* C[i][j + r] = Σ of the S accumulators of (i, r), lanes summed. */
@@ -136,10 +141,13 @@ static ALWAYS_INLINE TARGET_512 void dot512_store(const mm_ctx_t* c, uint64_t j,
  * at a time, the segment sized so that the MR A row pieces (<= 16 KB) stay in L1 while the
  * 16 rows go by; each tile's vector accumulators wait in `part` between segments. Rows
  * past the last full NR tile get a full-k single-row tile. */
+#ifndef MM_SEG_BYTES
+#define MM_SEG_BYTES 16384u
+#endif
 #define DOT512_ROWS(M_, NR_, S_)                                                             \
   static TARGET_512 void dot512_rows_##M_(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {     \
     const uint64_t k = c->k;                                                                 \
-    uint64_t seg = 4096 / M_;                                                                \
+    uint64_t seg = MM_SEG_BYTES / 4 / M_;                                                    \
     seg = seg < 256 ? 256 : seg;                                                             \
     __m512 part[(16 / NR_) * M_ * NR_ * S_];                                                 \
     for (uint64_t js = j0; js < j1; js += 16) {                                              \
