@@ -134,7 +134,7 @@ deviceTest("device: poolStats() and trimPool()", (dev) => {
 for (const info of devicesUnderTest()) {
   Deno.test(`device: close() is idempotent and every later call throws "device is closed" [${label(info)}]`, async () => {
     const dev = await openDevice(info);
-    const t = dev.tensor(new Float32Array([1, 2, 3]));
+    const t = dev.tensor(new Float32Array([1, 2, 3]), [3], { storage: "shared" });
     const w = dev.tensor(new Float32Array(8), [2, 4]);
     const view = t.view();
     assert.equal(view.length, 3);

@@ -168,8 +168,8 @@ deviceTest("tensor: 10,000 create/free cycles keep pool and RSS flat", async (de
   const stats0 = dev.poolStats();
   const rss0 = Deno.memoryUsage().rss;
   for (let i = 0; i < 10_000; i++) {
-    const t = dev.tensor(data, [64, 64]);
-    if (i % 1000 === 0) t.view(); // views too
+    const t = dev.tensor(data, [64, 64], { storage: i % 2 ? "private" : "shared" });
+    if (i % 1000 === 0) t.view(); // views too (of shared storage)
     t.close();
   }
   const stats1 = dev.poolStats();

@@ -102,19 +102,19 @@ static ALWAYS_INLINE TARGET_VNNI __m128i red4_512(__m512i a, __m512i b, __m512i 
  * add. A lane grows by at most 2·4·64·2·128 = 2^17 per block, so lanes are folded into an
  * unscaled accumulator every FOLD_BLOCKS blocks, long before they could reach 2^31. */
 #define FOLD_BLOCKS 8192u
-#ifndef BL_PF_GROUPS
-#define BL_PF_GROUPS 1
-#endif
 static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, const int8_t* x,
                                                 uint64_t kp, uint64_t nblk, const int M,
-                                                const int NR, const int SPLIT, int32_t* raw) {
+                                                const int NR, const int SPLIT, const int PF,
+                                                int32_t* raw) {
   const __m512i lo = _mm512_inserti64x4(_mm512_set1_epi8(0x03), _mm256_set1_epi8(0x0c), 1);
   const __m512i hi = _mm512_inserti64x4(_mm512_set1_epi8(0x30), _mm256_set1_epi8((char)0xc0), 1);
   const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi32(0), _mm256_set1_epi32(2), 1);
   const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(6), 1);
-  /* Prefetch the same position BL_PF_GROUPS tiles ahead: rows are contiguous, so that is
-   * NR·rb bytes per group further on (harmless past the end: prefetches never fault). */
-  const uint64_t pf = (uint64_t)BL_PF_GROUPS * NR * rb;
+  /* PF: prefetch the same position of the next tile's rows (NR·rb bytes on; harmless past
+   * the end, prefetches never fault). It helps the compute-bound multi-row tiles and
+   * cache-resident weights, and costs ~10% on single-row GEMV streaming from DRAM, where
+   * the hardware prefetchers do better alone. */
+  const uint64_t pf = (uint64_t)NR * rb;
   const int T = NR * M;
   __m512i sum[32];
   for (int t = 0; t < T; t++) sum[t] = _mm512_setzero_si512();
@@ -126,7 +126,7 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, c
       __m512i c01[16], c23[16];
       for (int r = 0; r < NR; r++) {
         const uint8_t* wp = w + r * rb + 32 * b;
-        if (BL_PF_GROUPS && (b & 1) == 0) _mm_prefetch((const char*)(wp + pf), _MM_HINT_T0);
+        if (PF && (b & 1) == 0) _mm_prefetch((const char*)(wp + pf), _MM_HINT_T0);
         __m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)wp));
         c01[r] = _mm512_and_si512(wb, lo);
         c23[r] = SPLIT ? _mm512_and_si512(wb, hi) : _mm512_and_si512(_mm512_srli_epi64(wb, 4), lo);
@@ -166,19 +166,19 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_range(const bl_ctx_t* c, const int8_t
   x += 128 * b0;
   uint64_t j = j0;
   for (; j + NR <= j1; j += NR) {
-    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, NR, SPLIT, raw);
+    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, NR, SPLIT, M > 1, raw);
     int32_t* o = out + (j - j0) * M;
     for (int t = 0; t < NR * M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
   }
   if (NR > 4) {
     for (; j + 4 <= j1; j += 4) {
-      vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 4, 0, raw);
+      vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 4, 0, M > 1, raw);
       int32_t* o = out + (j - j0) * M;
       for (int t = 0; t < 4 * M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
     }
   }
   for (; j < j1; j++) {
-    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 1, 1, raw);
+    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 1, 1, M > 1, raw);
     int32_t* o = out + (j - j0) * M;
     for (int t = 0; t < M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
   }
@@ -186,9 +186,7 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_range(const bl_ctx_t* c, const int8_t
 
 /* Activation bytes a tile may keep hot: when M rows of kp bytes exceed it, k is cut into
  * equal segments so the activations stay in L1 while up to 64 weight rows pass by. */
-#ifndef BL_X_BUDGET
 #define BL_X_BUDGET 32768u
-#endif
 
 /* Weight rows [j0, j1) × activation rows ib .. ib+M-1. */
 #define VNNI_ROWS(M_, NR_, SPLIT_)                                                           \

@@ -32,4 +32,14 @@ void bn_cpu_isa_cap(int32_t level);
  * use it to pick a per-thread scratch slice. Outside an item it is 0. */
 uint32_t bn_cpu_thread_index(void);
 
+/* A row stride >= bytes, a multiple of 64, that is not within 256 bytes of a multiple of
+ * 4 KiB. Rows read together at a stride near 4 KiB·j map to the same L1 sets and banks
+ * (on Zen 4 that halves the load rate of an 8-row tile), so kernels copy small operands
+ * that have such a stride (k = 1024, 4096, … activations) into rows of this stride. */
+static inline uint64_t bn_cpu_unaliased_stride(uint64_t bytes) {
+  uint64_t s = (bytes + 63) & ~63ull;
+  while (s % 4096 < 256 || s % 4096 > 3840) s += 64;
+  return s;
+}
+
 #endif /* BN_CPU_INTERNAL_H */

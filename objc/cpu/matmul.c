@@ -32,15 +32,14 @@
 
 #define KC 512u /* depth of a packed B slice                                    */
 #define NC 128u /* columns of a packed B panel (multiple of any NR); KC·NC·4 = 256 KB */
-#ifndef SMALL_M
 #define SMALL_M 8u /* up to this many A rows: the dot / axpy schemes (B read once) */
-#endif
 
 typedef struct mm_ctx {
   const float* a;
   const float* b;
   float* c;
   uint64_t m, n, k;
+  uint64_t lda; /* A row stride; the dot scheme may use a padded copy of A */
   uint32_t b_trans, isa;
   /* dot: B rows per item. axpy: column chunk width, k slices, partial sums. */
   uint64_t rows, cw, kslice;
@@ -64,7 +63,7 @@ static void dot_rows_c(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {
   for (uint64_t j = j0; j < j1; j++) {
     const float* b = c->b + j * k;
     for (uint64_t i = 0; i < c->m; i++) {
-      const float* a = c->a + i * k;
+      const float* a = c->a + i * c->lda;
       float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
       uint64_t kk = 0;
       for (; kk + 8 <= k; kk += 8) {
@@ -80,8 +79,8 @@ static void dot_rows_c(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {
 /* Accumulates k in [k0, k1) of MR A rows × NR B rows (both with row stride ld) into
  * accp[(i·NR + r)·S + s] (zeroed first when `first`). The accumulators stay in registers
  * for the whole range; M, NR, S are constants after inlining (MR·NR·S <= 16). */
-static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, const float* b, uint64_t ld,
-                                                uint64_t k0, uint64_t k1, const int MR,
+static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, uint64_t lda, const float* b,
+                                                uint64_t ld, uint64_t k0, uint64_t k1, const int MR,
                                                 const int NR, const int S, __m512* accp,
                                                 int first) {
   /* Local accumulators, added to accp at the end. The zero goes through an empty asm so
@@ -97,7 +96,7 @@ static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, const float* b, 
       __m512 bv[4];
       UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm512_loadu_ps(b + r * ld + kk + 16 * s);
       UNROLL for (int i = 0; i < MR; i++) {
-        __m512 av = _mm512_loadu_ps(a + i * ld + kk + 16 * s);
+        __m512 av = _mm512_loadu_ps(a + i * lda + kk + 16 * s);
         UNROLL for (int r = 0; r < NR; r++) {
           int t = (i * NR + r) * S + s;
           acc[t] = _mm512_fmadd_ps(av, bv[r], acc[t]);
@@ -113,7 +112,7 @@ static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, const float* b, 
     __m512 bv[4];
     UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm512_maskz_loadu_ps(mk, b + r * ld + kk);
     UNROLL for (int i = 0; i < MR; i++) {
-      __m512 av = _mm512_maskz_loadu_ps(mk, a + i * ld + kk);
+      __m512 av = _mm512_maskz_loadu_ps(mk, a + i * lda + kk);
       UNROLL for (int r = 0; r < NR; r++) {
         int t = (i * NR + r) * S + s;
         acc[t] = _mm512_fmadd_ps(av, bv[r], acc[t]);
@@ -141,9 +140,7 @@ static ALWAYS_INLINE TARGET_512 void dot512_store(const mm_ctx_t* c, uint64_t j,
  * at a time, the segment sized so that the MR A row pieces (<= 16 KB) stay in L1 while the
  * 16 rows go by; each tile's vector accumulators wait in `part` between segments. Rows
  * past the last full NR tile get a full-k single-row tile. */
-#ifndef MM_SEG_BYTES
 #define MM_SEG_BYTES 16384u
-#endif
 #define DOT512_ROWS(M_, NR_, S_)                                                             \
   static TARGET_512 void dot512_rows_##M_(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {     \
     const uint64_t k = c->k;                                                                 \
@@ -156,13 +153,13 @@ static ALWAYS_INLINE TARGET_512 void dot512_store(const mm_ctx_t* c, uint64_t j,
       for (uint64_t k0 = 0; k0 < k; k0 += seg) {                                             \
         const uint64_t k1 = k - k0 < seg ? k : k0 + seg;                                     \
         for (uint64_t j = js; j < jt; j += NR_)                                              \
-          dot512_run(c->a, c->b + j * k, k, k0, k1, M_, NR_, S_,                             \
+          dot512_run(c->a, c->lda, c->b + j * k, k, k0, k1, M_, NR_, S_,                     \
                      part + (j - js) / NR_ * (M_ * NR_ * S_), k0 == 0);                      \
       }                                                                                      \
       for (uint64_t j = js; j < jt; j += NR_)                                                \
         dot512_store(c, j, part + (j - js) / NR_ * (M_ * NR_ * S_), M_, NR_, S_);            \
       for (uint64_t j = jt; j < je; j++) {                                                   \
-        dot512_run(c->a, c->b + j * k, k, 0, k, M_, 1, 1, part, 1);                          \
+        dot512_run(c->a, c->lda, c->b + j * k, k, 0, k, M_, 1, 1, part, 1);                  \
         dot512_store(c, j, part, M_, 1, 1);                                                  \
       }                                                                                      \
     }                                                                                        \
@@ -186,7 +183,7 @@ static ALWAYS_INLINE TARGET_AVX2 float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, const float* b, uint64_t k,
+static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, uint64_t lda, const float* b, uint64_t k,
                                                   const int MR, const int NR, const int S,
                                                   float* out) {
   __m256 acc[8];
@@ -197,7 +194,7 @@ static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, const float* b
       __m256 bv[4];
       UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm256_loadu_ps(b + r * k + kk + 8 * s);
       UNROLL for (int i = 0; i < MR; i++) {
-        __m256 av = _mm256_loadu_ps(a + i * k + kk + 8 * s);
+        __m256 av = _mm256_loadu_ps(a + i * lda + kk + 8 * s);
         UNROLL for (int r = 0; r < NR; r++) {
           int t = (i * NR + r) * S + s;
           acc[t] = _mm256_fmadd_ps(av, bv[r], acc[t]);
@@ -212,7 +209,7 @@ static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, const float* b
     __m256 bv[4];
     UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm256_maskload_ps(b + r * k + kk, mk);
     UNROLL for (int i = 0; i < MR; i++) {
-      __m256 av = _mm256_maskload_ps(a + i * k + kk, mk);
+      __m256 av = _mm256_maskload_ps(a + i * lda + kk, mk);
       UNROLL for (int r = 0; r < NR; r++) {
         int t = (i * NR + r) * S + s;
         acc[t] = _mm256_fmadd_ps(av, bv[r], acc[t]);
@@ -232,12 +229,12 @@ static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, const float* b
     float out[8];                                                                            \
     uint64_t j = j0;                                                                         \
     for (; j + NR_ <= j1; j += NR_) {                                                        \
-      dot256_tile(c->a, c->b + j * c->k, c->k, M_, NR_, S_, out);                            \
+      dot256_tile(c->a, c->lda, c->b + j * c->k, c->k, M_, NR_, S_, out);                            \
       for (int i = 0; i < M_; i++)                                                           \
         for (int r = 0; r < NR_; r++) c->c[i * c->n + j + r] = out[i * NR_ + r];             \
     }                                                                                        \
     for (; j < j1; j++) {                                                                    \
-      dot256_tile(c->a, c->b + j * c->k, c->k, M_, 1, M_ <= 4 ? 2 : 1, out);                 \
+      dot256_tile(c->a, c->lda, c->b + j * c->k, c->k, M_, 1, M_ <= 4 ? 2 : 1, out);                 \
       for (int i = 0; i < M_; i++) c->c[i * c->n + j] = out[i];                              \
     }                                                                                        \
   }
@@ -636,7 +633,18 @@ int32_t bn_cpu_matmul_f32(const bn_matmul_f32_params_t* p, void* const* bufs) {
   }
   const uint64_t threads = bn_cpu_threads();
 
+  c.lda = c.k;
   if (c.m <= SMALL_M && c.b_trans) {
+    /* The A rows are read together; at a stride near 4 KiB·j (k = 1024, 4096, …) they
+     * would share L1 banks and halve the load rate: use a copy at an unaliased stride. */
+    float* acopy = NULL;
+    if (c.m > 1 && bn_cpu_unaliased_stride(c.k * 4) != c.k * 4) {
+      c.lda = bn_cpu_unaliased_stride(c.k * 4) / 4;
+      acopy = malloc((size_t)(c.lda * c.m) * sizeof(float));
+      if (!acopy) return bn_fail(BN_ERR_OUT_OF_MEMORY, "[matmul_f32] no memory for a copy of A");
+      for (uint64_t i = 0; i < c.m; i++) memcpy(acopy + i * c.lda, c.a + i * c.k, (size_t)c.k * sizeof(float));
+      c.a = acopy;
+    }
     /* ~128 KB of B per item, at least 4 items per thread when n allows. */
     uint64_t rows = (131072 / 4) / c.k;
     uint64_t cap = (c.n + 4 * threads - 1) / (4 * threads);
@@ -645,6 +653,7 @@ int32_t bn_cpu_matmul_f32(const bn_matmul_f32_params_t* p, void* const* bufs) {
     if (rows == 0) rows = 8;
     c.rows = rows;
     bn_parallel_for((uint32_t)((c.n + rows - 1) / rows), dot_task, &c);
+    free(acopy);
     return BN_OK;
   }
 
