@@ -39,6 +39,7 @@ import {
   type TensorOptions,
 } from "./tensor.ts";
 import { QuantizedActivations, TernaryWeights } from "./weights.ts";
+import { readThermal, type ReadThermalOptions, type ThermalReading } from "./thermal.ts";
 import type { BinaryOpName, FloatDType, UnaryOpName } from "./ops_elementwise.ts";
 
 import type {
@@ -921,6 +922,25 @@ export class Device implements Disposable {
   }
 
   // ---- thermal ----
+
+  /**
+   * The machine's thermal state: macOS `thermalState` and low-power mode, Linux thermal
+   * zones with their trip points, and (through NVML, when present) NVIDIA GPU temperature,
+   * power, clocks, utilisation and throttle reasons. The same for every device of the
+   * machine; `ThermalMonitor` polls it and emits throttle events.
+   *
+   * @example
+   * ```ts
+   * import { Device } from "../mod.ts";
+   * using dev = await Device.open({ backend: "cpu" });
+   * const t = await dev.thermal();
+   * console.log(t.state, t.zones.length, t.gpus.map((g) => g.tempC));
+   * ```
+   */
+  thermal(options?: ReadThermalOptions): Promise<ThermalReading> {
+    assertOpen(this.#core, "thermal");
+    return readThermal(options);
+  }
 
   /**
    * Closes the device (idempotent): waits for its work, frees its tensors and batches

@@ -19,6 +19,7 @@
 import assert from "node:assert/strict";
 import { BitnetError } from "../src/errors.ts";
 import { lib } from "../src/native.ts";
+import { Device } from "../src/device.ts";
 import {
   isThrottling,
   readGpuThermal,
@@ -431,4 +432,15 @@ Deno.test({
     assert.equal(m.throttling, true);
     await m.stop();
   },
+});
+
+Deno.test("thermal: device.thermal() reads the machine's state and refuses a closed device", async () => {
+  const dev = await Device.open({ backend: "cpu" });
+  const t = await dev.thermal();
+  assert.ok(["nominal", "fair", "serious", "critical", "unknown"].includes(t.state));
+  assert.ok(Array.isArray(t.zones) && Array.isArray(t.gpus));
+  const direct = await readThermal();
+  assert.equal(t.zones.length, direct.zones.length);
+  dev.close();
+  assert.throws(() => dev.thermal(), TypeError);
 });
