@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { BitnetError, Device } from "../mod.ts";
+import { OpId } from "../src/abi.ts";
 import {
   allDevices,
   devicesUnderTest,
@@ -187,3 +188,11 @@ for (const info of devicesUnderTest()) {
 }
 
 leakCheck();
+
+deviceTest("device: runs every op natively (MPS only on Metal); none falls back", (dev, info) => {
+  for (const [name, id] of Object.entries(OpId)) {
+    const want = id === OpId.MPS_MATMUL ? info.backend === "metal" : true;
+    if (id === OpId.MPS_MATMUL && info.backend === "metal") continue; // depends on the GPU
+    assert.equal(dev.supports(id), want, `${name} on ${info.backend}`);
+  }
+});

@@ -160,6 +160,11 @@ int32_t bn_rmsnorm_bytes(const void* params, uint64_t* out_bytes);
 int32_t bn_rope_bytes(const void* params, uint64_t* out_bytes);
 int32_t bn_rmsnorm_quant_bytes(const void* params, uint64_t* out_bytes);
 
+/* Typical params of op (set `index` = 0, 1, …): writes BN_MAX_PARAMS_BYTES bytes to out
+ * and returns 1, or returns 0 past the last set. GPU backends plan these to decide
+ * supports_op: together they make the plan choose every shader family of the op. */
+int bn_op_probe_params(uint32_t op, uint32_t index, void* out);
+
 /* GPU plans of the tensor-op families (objc/core/gpu_plan_*.c). */
 int32_t bn_gpu_plan_matmul(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* out);
 int32_t bn_gpu_plan_elementwise(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* out); /* BINARY, UNARY */

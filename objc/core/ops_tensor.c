@@ -238,3 +238,136 @@ int32_t bn_rmsnorm_quant_bytes(const void* pv, uint64_t* out) {
   out[3] = (uint64_t)p->rows * 4;
   return BN_OK;
 }
+
+/* ---- typical params, for backends that decide bn_device_supports_op by planning ------
+ * Each set is valid for its op's validator and, together, they make the plans choose every
+ * shader family the op has (f32 and f16, dense and strided, one-stage and multi-stage). */
+static void put(void* out, const void* p, size_t n) {
+  memset(out, 0, BN_MAX_PARAMS_BYTES);
+  memcpy(out, p, n);
+}
+
+int bn_op_probe_params(uint32_t op, uint32_t index, void* out) {
+  const uint32_t f16 = BN_DTYPE_F16;
+  switch (op) {
+    case BN_OP_QUANTIZE_TERNARY: {
+      static const bn_quantize_ternary_params_t v[] = {{64, 256, 0, 0}, {1024, 4096, 0, 0}};
+      if (index >= 2) return 0;
+      put(out, &v[index], sizeof v[0]);
+      return 1;
+    }
+    case BN_OP_QUANTIZE_ACT_INT8: {
+      static const bn_quantize_act_params_t v[] = {{1, 256, 0, 0}, {64, 4096, 0, 0}};
+      if (index >= 2) return 0;
+      put(out, &v[index], sizeof v[0]);
+      return 1;
+    }
+    case BN_OP_BITLINEAR: {
+      static const bn_bitlinear_params_t v[] = {{1, 64, 256, 0}, {1, 64, 256, 1}, {4, 64, 256, 0},
+                                                {4, 64, 256, 1}, {64, 256, 512, 0}, {64, 256, 512, 1}};
+      if (index >= 6) return 0;
+      put(out, &v[index], sizeof v[0]);
+      return 1;
+    }
+    case BN_OP_DEQUANTIZE_TERNARY: {
+      static const bn_dequantize_ternary_params_t v = {64, 256, 0, 0};
+      if (index >= 1) return 0;
+      put(out, &v, sizeof v);
+      return 1;
+    }
+    case BN_OP_MATMUL_F32: {
+      static const bn_matmul_f32_params_t v[] = {{1, 64, 256, 1}, {1, 64, 256, 0}, {64, 64, 256, 0},
+                                                 {64, 64, 256, 1}};
+      if (index >= 4) return 0;
+      put(out, &v[index], sizeof v[0]);
+      return 1;
+    }
+    case BN_OP_READ_PROBE: {
+      static const bn_read_probe_params_t v = {1u << 20, 0, 0, 0};
+      if (index >= 1) return 0;
+      put(out, &v, sizeof v);
+      return 1;
+    }
+    case BN_OP_MATMUL: {
+      /* small tiles, split-k, 128-tiles, GEMV in both layouts; f32 and f16 */
+      static const uint32_t shapes[][5] = {
+          {64, 64, 64, 1, 0}, {64, 64, 8192, 1, 0}, {2048, 1024, 64, 1, 0}, {1, 64, 64, 1, 0},
+          {1, 64, 64, 1, BN_MATMUL_TRANS_B}};
+      if (index >= 10) return 0;
+      const uint32_t* s = shapes[index % 5];
+      bn_matmul_params_t p = {s[0], s[1], s[2], s[3], s[4] | (index >= 5 ? f16 << 8 : 0), 0, 0, 0};
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    case BN_OP_BINARY: {
+      if (index >= 4) return 0;
+      bn_binary_params_t p;
+      memset(&p, 0, sizeof p);
+      p.op = BN_BINARY_ADD;
+      p.dtype = index & 1 ? f16 : BN_DTYPE_F32;
+      if (index < 2) { /* dense */
+        p.rank = 1, p.numel = 64, p.shape[0] = 64, p.a_strides[0] = 1, p.b_strides[0] = 1;
+      } else { /* strided: b broadcast along rows */
+        p.rank = 2, p.numel = 64 * 8, p.shape[0] = 8, p.shape[1] = 64;
+        p.a_strides[0] = 64, p.a_strides[1] = 1, p.b_strides[1] = 1;
+      }
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    case BN_OP_UNARY: {
+      if (index >= 6) return 0;
+      bn_unary_params_t p;
+      memset(&p, 0, sizeof p);
+      p.dtype = index & 1 ? f16 : BN_DTYPE_F32;
+      if (index < 2) { /* dense exp */
+        p.op = BN_UNARY_EXP, p.rank = 1, p.numel = 64, p.shape[0] = 64, p.a_strides[0] = 1;
+      } else if (index < 4) { /* 2-D transpose copy of a 64×64 matrix */
+        p.op = BN_UNARY_COPY, p.rank = 2, p.numel = 64 * 64, p.shape[0] = 64, p.shape[1] = 64;
+        p.a_strides[0] = 1, p.a_strides[1] = 64;
+      } else { /* generic strided gather */
+        p.op = BN_UNARY_COPY, p.rank = 3, p.numel = 2 * 3 * 5, p.shape[0] = 2, p.shape[1] = 3;
+        p.shape[2] = 5, p.a_strides[0] = 1, p.a_strides[1] = 10, p.a_strides[2] = 2;
+      }
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    case BN_OP_REDUCE: {
+      /* {op, outer, len, inner} over f32 and f16: short rows, long rows (multi-stage),
+       * columns, argmax, variance */
+      static const uint32_t v[][4] = {{BN_REDUCE_SUM, 4, 64, 1},     {BN_REDUCE_SUM, 1, 1u << 22, 1},
+                                      {BN_REDUCE_MAX, 4, 64, 32},    {BN_REDUCE_ARGMAX, 4, 64, 1},
+                                      {BN_REDUCE_VAR, 4, 64, 1},     {BN_REDUCE_VAR, 1, 1u << 22, 1}};
+      if (index >= 12) return 0;
+      const uint32_t* s = v[index % 6];
+      bn_reduce_params_t p = {s[0], index >= 6 ? f16 : BN_DTYPE_F32, s[1], s[2], s[3], 0, 0, 0};
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    case BN_OP_SOFTMAX: {
+      if (index >= 4) return 0;
+      bn_softmax_params_t p = {4, 64, index & 1, index >= 2 ? f16 : BN_DTYPE_F32};
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    case BN_OP_RMSNORM: {
+      if (index >= 2) return 0;
+      bn_rmsnorm_params_t p = {4, 64, index ? f16 : BN_DTYPE_F32, 1e-6f};
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    case BN_OP_ROPE: {
+      if (index >= 2) return 0;
+      bn_rope_params_t p = {2, 2, 64, index ? f16 : BN_DTYPE_F32, 10000.0f, 0, 0, 0};
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    case BN_OP_RMSNORM_QUANT: {
+      if (index >= 1) return 0;
+      bn_rmsnorm_quant_params_t p = {4, 64, 1e-6f, 0};
+      put(out, &p, sizeof p);
+      return 1;
+    }
+    default:
+      return 0;
+  }
+}

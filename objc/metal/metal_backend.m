@@ -528,13 +528,14 @@ static int32_t bn_metal_pipeline(BNMetalDevice* d, const bn_shader_blob_t* sh,
 
 /* An op is supported when its plan, for a typical shape, names shaders whose pipelines
  * build on this device with their local_size (as the Vulkan backend decides). */
-static bool bn_metal_probe(BNMetalDevice* d, uint32_t op, const uint32_t params[4]) {
+static bool bn_metal_probe(BNMetalDevice* d, uint32_t op, const void* params) {
   const bn_op_desc_t* desc = bn_op_get(op);
   if (!desc || desc->n_buffers > BN_SCRATCH_BINDING) return false;
   bn_cmd_t cmd;
   memset(&cmd, 0, sizeof cmd);
   cmd.op = op;
   memcpy(cmd.params, params, sizeof cmd.params);
+  cmd.params_size = desc->params_size;
   cmd.n_buffers = desc->n_buffers;
   if (desc->buffer_bytes && desc->buffer_bytes(cmd.params, cmd.bytes) != BN_OK) return false;
   bn_mem_t fake[8];
@@ -564,23 +565,14 @@ static bool bn_metal_supports_op(void* dev, uint32_t op) {
       if (op == 0 || op >= BN_OP_COUNT_ || !bn_op_get(op)) return false;
       NSNumber* known = d.opSupported[@(op)];
       if (known) return known.boolValue;
-      /* {op, params[4]}: shapes whose plans use every shader the op can choose. */
-      static const uint32_t shapes[][5] = {
-          {BN_OP_QUANTIZE_TERNARY, 64, 256, 0, 0},   {BN_OP_QUANTIZE_TERNARY, 1024, 4096, 0, 0},
-          {BN_OP_QUANTIZE_ACT_INT8, 1, 256, 0, 0},   {BN_OP_QUANTIZE_ACT_INT8, 64, 4096, 0, 0},
-          {BN_OP_BITLINEAR, 1, 64, 256, 0},          {BN_OP_BITLINEAR, 1, 64, 256, 1},
-          {BN_OP_BITLINEAR, 64, 256, 512, 0},        {BN_OP_BITLINEAR, 64, 256, 512, 1},
-          {BN_OP_DEQUANTIZE_TERNARY, 64, 256, 0, 0}, {BN_OP_MATMUL_F32, 1, 64, 256, 1},
-          {BN_OP_MATMUL_F32, 64, 64, 256, 0},        {BN_OP_MATMUL_F32, 64, 64, 256, 1},
-          {BN_OP_READ_PROBE, 1u << 16, 0, 0, 0},
-      };
+      /* Typical shapes from core make the plan pick every shader family of the op. */
+      uint64_t params[BN_MAX_PARAMS_BYTES / 8];
       bool ok = true, any = false;
-      for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-        if (shapes[i][0] != op) continue;
+      for (uint32_t i = 0; ok && bn_op_probe_params(op, i, params); i++) {
         any = true;
-        ok = ok && bn_metal_probe(d, op, &shapes[i][1]);
+        ok = bn_metal_probe(d, op, params);
       }
-      if (!any) ok = bn_metal_probe(d, op, (const uint32_t[4]){64, 64, 256, 0});
+      ok = ok && any;
       d.opSupported[@(op)] = @(ok);
       return ok;
     } @catch (NSException* e) {

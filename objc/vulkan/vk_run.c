@@ -130,7 +130,7 @@ void bnvk_destroy_pipelines(bnvk_dev_t* d) {
  * The plan chooses shaders by shape and caps, so the op is probed with a few typical shapes;
  * it is supported when every shader those plans use can run on this device. */
 
-static bool probe(bnvk_dev_t* d, uint32_t op, const uint32_t params[4]) {
+static bool probe(bnvk_dev_t* d, uint32_t op, const void* params) {
   const bn_op_desc_t* desc = bn_op_get(op);
   if (!desc || desc->n_buffers > BNVK_BINDINGS) return false;
   bn_cmd_t cmd;
@@ -140,7 +140,8 @@ static bool probe(bnvk_dev_t* d, uint32_t op, const uint32_t params[4]) {
   cmd.n_buffers = desc->n_buffers;
   bn_mem_t fake[BNVK_BINDINGS];
   memset(fake, 0, sizeof fake);
-  if (desc->buffer_bytes && desc->buffer_bytes(cmd.params, cmd.bytes) != BN_OK) return true;
+  cmd.params_size = desc->params_size;
+  if (desc->buffer_bytes && desc->buffer_bytes(cmd.params, cmd.bytes) != BN_OK) return false;
   for (uint32_t i = 0; i < cmd.n_buffers; i++) {
     fake[i].size = cmd.bytes[i] ? cmd.bytes[i] : 16;
     fake[i].storage = BN_STORAGE_PRIVATE;
@@ -162,25 +163,14 @@ bool bnvk_supports_op(void* dev, uint32_t op) {
   bnvk_dev_t* d = dev;
   if (!d || op == 0 || op >= BN_OP_COUNT_ || op == BN_OP_MPS_MATMUL) return false;
   if (d->op_supported[op] >= 0) return d->op_supported[op] == 1;
-  /* {m|n, n|k, k, mode} per op, as its params struct reads them */
-  static const uint32_t shapes[][5] = {
-      {BN_OP_QUANTIZE_TERNARY, 64, 256, 0, 0},   {BN_OP_QUANTIZE_TERNARY, 1024, 4096, 0, 0},
-      {BN_OP_QUANTIZE_ACT_INT8, 1, 256, 0, 0},   {BN_OP_QUANTIZE_ACT_INT8, 64, 4096, 0, 0},
-      {BN_OP_BITLINEAR, 1, 64, 256, 0},          {BN_OP_BITLINEAR, 1, 64, 256, 1},
-      {BN_OP_BITLINEAR, 4, 64, 256, 0},          {BN_OP_BITLINEAR, 4, 64, 256, 1},
-      {BN_OP_BITLINEAR, 64, 256, 512, 0},        {BN_OP_BITLINEAR, 64, 256, 512, 1},
-      {BN_OP_DEQUANTIZE_TERNARY, 64, 256, 0, 0}, {BN_OP_MATMUL_F32, 1, 64, 256, 1},
-      {BN_OP_MATMUL_F32, 1, 64, 256, 0},
-      {BN_OP_MATMUL_F32, 64, 64, 256, 0},        {BN_OP_MATMUL_F32, 64, 64, 256, 1},
-      {BN_OP_READ_PROBE, 1u << 20, 0, 0, 0},
-  };
+  /* Typical shapes from core make the plan pick every shader family of the op. */
+  uint64_t params[BN_MAX_PARAMS_BYTES / 8];
   bool ok = true, any = false;
-  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
-    if (shapes[i][0] != op) continue;
+  for (uint32_t i = 0; ok && bn_op_probe_params(op, i, params); i++) {
     any = true;
-    ok = ok && probe(d, op, &shapes[i][1]);
+    ok = probe(d, op, params);
   }
-  if (!any) ok = probe(d, op, (const uint32_t[4]){64, 64, 256, 0});
+  ok = ok && any;
   d->op_supported[op] = ok ? 1 : 0;
   return ok;
 }
