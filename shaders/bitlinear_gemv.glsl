@@ -1,8 +1,9 @@
-// bitlinear_gemv.glsl — BN_OP_BITLINEAR for few activation rows (m <= BN_M), the
+// bitlinear_gemv.glsl — BN_OP_BITLINEAR for few activation rows (2 <= m <= BN_M), the
 // memory-bound path: every packed weight word is read once and applied to all m rows.
+// (m == 1 has its own shaders: bitlinear_gemv_team.glsl.)
 //
-// Included by bitlinear_gemv{,_dot4,_m8,_m8_dot4}.comp, which define
-//   BN_M    1 (m == 1) or BN_BL_GEMV_MAX_M (2 <= m <= 8: the loops over rows are guarded)
+// Included by bitlinear_gemv_m8{,_dot4}.comp, which define
+//   BN_M    BN_BL_GEMV_MAX_M (the loops over rows are guarded by m)
 //   BN_DOT4 1: packed int8 dot products (needs BN_CAP_INT_DOT); 0: plain integer math.
 //
 // Geometry: one workgroup of BN_BL_GEMV_WG invocations computes BN_BL_GEMV_ROWS weight rows
@@ -67,74 +68,6 @@ void main() {
 
   int part[ROWS][BN_M];  // this invocation's partial sums, Σ q·x over its chunks
 
-#if BN_M == 1
-  // ---- one activation row ----
-#if BN_DOT4
-  // Plane p's codes are masked in place (bytes c·4^p <= 128, unsigned) and accumulated per
-  // plane; the planes are combined by exact shifts at the end. |acc[3]| <= 2^30 for k < 2^24.
-  ivec4 acc[ROWS];
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r] = ivec4(0);
-  int xsum = 0;
-  for (uint c = tid; c < chunks; c += WG) {
-    uint xb = ((c >> 1) << 3) + (c & 1u);
-    uvec4 x0 = xq[xb];
-    uvec4 x1 = xq[xb + 2u];
-    uvec4 x2 = xq[xb + 4u];
-    uvec4 x3 = xq[xb + 6u];
-    uvec4 w[ROWS];
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r) w[r] = pw[wbase[r] + c];
-    xsum += bn_dot_ss(x0.x, 0x01010101u) + bn_dot_ss(x0.y, 0x01010101u) +
-            bn_dot_ss(x0.z, 0x01010101u) + bn_dot_ss(x0.w, 0x01010101u);
-    xsum += bn_dot_ss(x1.x, 0x01010101u) + bn_dot_ss(x1.y, 0x01010101u) +
-            bn_dot_ss(x1.z, 0x01010101u) + bn_dot_ss(x1.w, 0x01010101u);
-    xsum += bn_dot_ss(x2.x, 0x01010101u) + bn_dot_ss(x2.y, 0x01010101u) +
-            bn_dot_ss(x2.z, 0x01010101u) + bn_dot_ss(x2.w, 0x01010101u);
-    xsum += bn_dot_ss(x3.x, 0x01010101u) + bn_dot_ss(x3.y, 0x01010101u) +
-            bn_dot_ss(x3.z, 0x01010101u) + bn_dot_ss(x3.w, 0x01010101u);
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-      uvec4 m0 = w[r] & uvec4(0x03030303u);
-      uvec4 m1 = w[r] & uvec4(0x0C0C0C0Cu);
-      uvec4 m2 = w[r] & uvec4(0x30303030u);
-      uvec4 m3 = w[r] & uvec4(0xC0C0C0C0u);
-      acc[r].x += bn_dot_su(x0.x, m0.x) + bn_dot_su(x0.y, m0.y) + bn_dot_su(x0.z, m0.z) +
-                  bn_dot_su(x0.w, m0.w);
-      acc[r].y += bn_dot_su(x1.x, m1.x) + bn_dot_su(x1.y, m1.y) + bn_dot_su(x1.z, m1.z) +
-                  bn_dot_su(x1.w, m1.w);
-      acc[r].z += bn_dot_su(x2.x, m2.x) + bn_dot_su(x2.y, m2.y) + bn_dot_su(x2.z, m2.z) +
-                  bn_dot_su(x2.w, m2.w);
-      acc[r].w += bn_dot_su(x3.x, m3.x) + bn_dot_su(x3.y, m3.y) + bn_dot_su(x3.z, m3.z) +
-                  bn_dot_su(x3.w, m3.w);
-    }
-  }
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r)
-    part[r][0] = acc[r].x + (acc[r].y >> 2) + (acc[r].z >> 4) + (acc[r].w >> 6) - xsum;
-#else
-  // Plain integers: 2-bit codes by bitfield extract, activations sign-extended once per
-  // word and shared by the ROWS rows.
-  int acc[ROWS];
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) acc[r] = 0;
-  int xsum = 0;
-  for (uint c = tid; c < chunks; c += WG) {
-    uint xb = ((c >> 1) << 3) + (c & 1u);
-    uvec4 w[ROWS];
-    [[unroll]] for (uint r = 0u; r < ROWS; ++r) w[r] = pw[wbase[r] + c];
-    [[unroll]] for (uint pl = 0u; pl < 4u; ++pl) {
-      uvec4 xv = xq[xb + 2u * pl];
-      [[unroll]] for (uint q = 0u; q < 4u; ++q) {
-        ivec4 xs = bn_unpack_s8(xv[q]);
-        xsum += (xs.x + xs.y) + (xs.z + xs.w);
-        [[unroll]] for (uint r = 0u; r < ROWS; ++r) {
-          uint ww = w[r][q] >> (2u * pl);
-          acc[r] += int(ww & 3u) * xs.x + int((ww >> 8) & 3u) * xs.y +
-                    int((ww >> 16) & 3u) * xs.z + int((ww >> 24) & 3u) * xs.w;
-        }
-      }
-    }
-  }
-  [[unroll]] for (uint r = 0u; r < ROWS; ++r) part[r][0] = acc[r] - xsum;
-#endif
-
-#else
   // ---- up to BN_M activation rows; each weight word is decoded once per chunk ----
   [[unroll]] for (uint r = 0u; r < ROWS; ++r)
     [[unroll]] for (uint i = 0u; i < BN_M; ++i) part[r][i] = 0;
@@ -188,7 +121,6 @@ void main() {
   }
   [[unroll]] for (uint r = 0u; r < ROWS; ++r)
     [[unroll]] for (uint i = 0u; i < BN_M; ++i) part[r][i] -= xsum[i];
-#endif
 #endif
 
   // ---- workgroup reduction: subgroups first, then shared memory in a fixed order ----

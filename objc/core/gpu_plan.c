@@ -9,12 +9,13 @@
  * Shader choice:
  *   quantize_ternary   quantize_ternary_partial → quantize_ternary_scale → quantize_ternary_pack
  *   quantize_act_int8  quantize_act_int8 (one workgroup per row)
- *   bitlinear          m == 1: bitlinear_gemv; 2..8: bitlinear_gemv_m8; else bitlinear_gemm;
- *                      the _dot4 variant when caps has BN_CAP_INT_DOT; the GEMV shaders need
- *                      subgroup arithmetic, so without BN_CAP_SUBGROUP_ARITH every m takes
- *                      bitlinear_gemm (which uses none).
+ *   bitlinear          m == 1: bitlinear_gemv_<geometry> (by shape, bl_gemv_auto);
+ *                      2..8: bitlinear_gemv_m8; else bitlinear_gemm; the _dot4 variant when
+ *                      caps has BN_CAP_INT_DOT; the GEMV shaders need subgroup arithmetic, so
+ *                      without BN_CAP_SUBGROUP_ARITH every m takes bitlinear_gemm (none).
  *   dequantize_ternary dequantize_ternary
- *   matmul_f32         m == 1, b_trans: matmul_f32_gemv; m == 1, !b_trans: matmul_f32_gemv_kn →
+ *   matmul_f32         m == 1, b_trans: matmul_f32_gemv[_<geometry>] (by k, mm_gemv_auto);
+ *                      m == 1, !b_trans: matmul_f32_gemv_kn →
  *                      matmul_f32_gemv_kn_reduce (split k); else matmul_f32 (tiled)
  *   read_probe         read_probe_partial → read_probe_reduce
  *   mps_matmul         BN_ERR_UNSUPPORTED (Metal runs it through MPS, outside these plans)
@@ -22,6 +23,7 @@
  * Ops with no work (an empty grid) get a plan of zero stages, except quantize_ternary, whose
  * scale stage still writes scale = 0 for an empty tensor.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/backend.h"
@@ -75,13 +77,102 @@ static int32_t plan_quantize_act(const bn_quantize_act_params_t* p, bn_gpu_plan_
   return add_stage_1d(out, "quantize_act_int8", p->m);
 }
 
+/* ---- m == 1 GEMV geometries ---------------------------------------------------------
+ * Each entry is one geometry of bitlinear_gemv_team.glsl (BN_BLV_* in bn_plan.h) or of the
+ * f32 GEMVs (matmul_f32_gemv.comp, and matmul_f32_gemv_team.glsl with BN_MMV_*). The plan
+ * picks one by shape (bl_gemv_auto, mm_gemv_auto). Testing knob: BITNET_GEMV_VARIANT
+ * (bitlinear; append "/plain" to run the plain-integer shader on a device with int dot
+ * products) and BITNET_GEMV_F32_VARIANT (matmul_f32) force one by name; they are read at
+ * every plan, so bench/gemv_variants.ts switches between batches. An unknown name fails. */
+typedef struct gemv_variant {
+  const char* name;
+  const char* plain; /* shader; for matmul_f32 the only one */
+  const char* dot4;  /* bitlinear with BN_CAP_INT_DOT; NULL for matmul_f32 */
+  uint32_t rows;     /* weight rows per workgroup */
+} gemv_variant_t;
+
+#define BLV_ROWS(UC) ((BN_BLV_##UC##_WG / BN_BLV_##UC##_TEAM) * BN_BLV_##UC##_RT)
+#define MMV_ROWS(UC) ((BN_MMV_##UC##_WG / BN_MMV_##UC##_TEAM) * BN_MMV_##UC##_RT)
+
+static const gemv_variant_t BL_VARIANTS[] = {
+    {"t64r4u1", "bitlinear_gemv_t64r4u1", "bitlinear_gemv_t64r4u1_dot4", BLV_ROWS(T64R4U1)},
+    {"t64r4u4", "bitlinear_gemv_t64r4u4", "bitlinear_gemv_t64r4u4_dot4", BLV_ROWS(T64R4U4)},
+    {"w256t64r4u4", "bitlinear_gemv_w256t64r4u4", "bitlinear_gemv_w256t64r4u4_dot4", BLV_ROWS(W256T64R4U4)},
+    {"w128t32r4u2", "bitlinear_gemv_w128t32r4u2", "bitlinear_gemv_w128t32r4u2_dot4", BLV_ROWS(W128T32R4U2)},
+};
+static const gemv_variant_t MM_VARIANTS[] = {
+    {"t64r4u1", "matmul_f32_gemv", NULL, BN_MM_GEMV_ROWS}, /* WG 64, 4 rows, no unroll */
+    {"t128r4u4", "matmul_f32_gemv_t128r4u4", NULL, MMV_ROWS(T128R4U4)},
+    {"t256r2u8", "matmul_f32_gemv_t256r2u8", NULL, MMV_ROWS(T256R2U8)},
+};
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The variant named by environment variable `var` (NULL when unset or empty), with *plain
+ * set when the value ends in "/plain"; BN_ERR_INVALID_ARGUMENT for an unknown name. */
+static int32_t gemv_forced(const char* var, const gemv_variant_t* table, size_t count,
+                           const gemv_variant_t** out, bool* plain) {
+  *out = NULL;
+  *plain = false;
+  const char* v = getenv(var);
+  if (!v || !*v) return BN_OK;
+  size_t len = strlen(v);
+  const size_t suffix = sizeof "/plain" - 1;
+  if (len > suffix && strcmp(v + len - suffix, "/plain") == 0) {
+    *plain = true;
+    len -= suffix;
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (strlen(table[i].name) == len && strncmp(table[i].name, v, len) == 0) {
+      *out = &table[i];
+      return BN_OK;
+    }
+  }
+  return bn_fail(BN_ERR_INVALID_ARGUMENT, "%s=%s: no such GEMV variant", var, v);
+}
+
+static const gemv_variant_t* gemv_find(const gemv_variant_t* table, size_t count, const char* name) {
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(table[i].name, name) == 0) return &table[i];
+  return &table[0];
+}
+
+/* The default m == 1 ternary GEMV for this shape, measured on an NVIDIA H200 (warm clocks,
+ * weights not in L2; bench/gemv_variants.ts). dot4: 16 rows per workgroup of 256 (teams of
+ * 64, 4 chunks per row in flight per invocation) once there are rows to fill the GPU; with
+ * many rows of k >= 4096, 16 rows per workgroup of 128 (teams of 32, 2 chunks in flight) is
+ * a few % faster; few rows take 4 rows per workgroup of 64. Plain: the decode is the limit
+ * (about 2.5 TB/s there), and 4 rows per workgroup of 64 are as fast as any geometry at
+ * large shapes and the fastest at small ones. */
+static const gemv_variant_t* bl_gemv_auto(const bn_bitlinear_params_t* p, bool dot) {
+  const char* name = "t64r4u1";
+  if (dot) {
+    if (p->n >= 8192 && p->k >= 4096) name = "w128t32r4u2";
+    else if (p->n >= 2048) name = "w256t64r4u4";
+    else name = "t64r4u4";
+  }
+  return gemv_find(BL_VARIANTS, N_OF(BL_VARIANTS), name);
+}
+
+/* The default f32 GEMV (m == 1, B [n][k]): more B bytes in flight per invocation the longer
+ * the rows (same measurements). */
+static const gemv_variant_t* mm_gemv_auto(const bn_matmul_f32_params_t* p) {
+  const char* name = p->k >= 8192 ? "t256r2u8" : p->k >= 4096 ? "t128r4u4" : "t64r4u1";
+  return gemv_find(MM_VARIANTS, N_OF(MM_VARIANTS), name);
+}
+
 static int32_t plan_bitlinear(const bn_bitlinear_params_t* p, uint32_t caps, bn_gpu_plan_t* out) {
   if (p->m == 0 || p->n == 0) return BN_OK;
   if (p->k > BN_MAX_K) return bn_fail(BN_ERR_UNSUPPORTED, "bitlinear: k = %u > 2^24", p->k);
   const bool dot = (caps & BN_CAP_INT_DOT) != 0;
   const bool subgroups = (caps & BN_CAP_SUBGROUP_ARITH) != 0;
-  if (subgroups && p->m == 1)
-    return add_stage_1d(out, dot ? "bitlinear_gemv_dot4" : "bitlinear_gemv", ceil_div(p->n, BN_BL_GEMV_ROWS));
+  if (subgroups && p->m == 1) {
+    const gemv_variant_t* v;
+    bool plain;
+    int32_t st = gemv_forced("BITNET_GEMV_VARIANT", BL_VARIANTS, N_OF(BL_VARIANTS), &v, &plain);
+    if (st != BN_OK) return st;
+    if (!v) v = bl_gemv_auto(p, dot && !plain);
+    return add_stage_1d(out, dot && !plain ? v->dot4 : v->plain, ceil_div(p->n, v->rows));
+  }
   if (subgroups && p->m <= BN_BL_GEMV_MAX_M)
     return add_stage_1d(out, dot ? "bitlinear_gemv_m8_dot4" : "bitlinear_gemv_m8",
                         ceil_div(p->n, BN_BL_GEMV_ROWS));
@@ -95,7 +186,16 @@ static int32_t plan_dequantize(const bn_dequantize_ternary_params_t* p, bn_gpu_p
 
 static int32_t plan_matmul(const bn_matmul_f32_params_t* p, bn_gpu_plan_t* out) {
   if (p->m == 0 || p->n == 0) return BN_OK;
-  if (p->m == 1 && p->b_trans) return add_stage_1d(out, "matmul_f32_gemv", ceil_div(p->n, BN_MM_GEMV_ROWS));
+  if (p->m == 1 && p->b_trans) {
+    const gemv_variant_t* v;
+    bool plain;
+    int32_t st = gemv_forced("BITNET_GEMV_F32_VARIANT", MM_VARIANTS, N_OF(MM_VARIANTS), &v, &plain);
+    if (st == BN_OK && plain)
+      st = bn_fail(BN_ERR_INVALID_ARGUMENT, "BITNET_GEMV_F32_VARIANT: \"/plain\" is for bitlinear");
+    if (st != BN_OK) return st;
+    if (!v) v = mm_gemv_auto(p);
+    return add_stage_1d(out, v->plain, ceil_div(p->n, v->rows));
+  }
   if (p->m == 1) {
     uint64_t slices = ceil_div(p->k, BN_MM_KN_KSLICE);
     int32_t st = BN_OK;

@@ -11,10 +11,11 @@
  * in every path alike.
  *
  * Paths, chosen per call by bn_cpu_isa():
- * - AVX-512 VNNI: a 32-byte block is broadcast to both halves of a zmm and shifted per
- *   half (VPSRLVQ by 0/2 and 4/6): after & 3 the 64 bytes are the codes of 64 consecutive
- *   weights, matching 64 consecutive activation bytes, so activations need no reordering.
- *   Up to 8 activation rows share each decoded block (tile NR weight rows × M act rows).
+ * - AVX-512 VNNI (VPDPBUSD): a 32-byte block is broadcast to both halves of a zmm and
+ *   decoded with one AND per 64 weights (see vnni_tile); activations need no reordering.
+ *   Up to 8 activation rows share each decoded block (tiles of NR weight rows × M rows).
+ *   One row is bound by memory (or by L3 when the weights are cache-resident); 8 rows are
+ *   bound by VPDPBUSD throughput (64 MACs per instruction, 1 per cycle on Zen 4).
  * - AVX2: VPMADDUBSW (u8 codes × s8 x, pairs into int16: |c·x1 + c·x2| <= 2·2·128, far
  *   from saturation), four of them summed in int16 (<= 4·512), then VPMADDWD into int32.
  * - NEON (aarch64): q = c − 1 as s8, SDOT when __ARM_FEATURE_DOTPROD, else widening
@@ -104,17 +105,15 @@ static ALWAYS_INLINE TARGET_VNNI __m128i red4_512(__m512i a, __m512i b, __m512i 
 #define FOLD_BLOCKS 8192u
 static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, const int8_t* x,
                                                 uint64_t kp, uint64_t nblk, const int M,
-                                                const int NR, const int SPLIT, const int PF,
+                                                const int NR, const int SPLIT, uint64_t pfd,
                                                 int32_t* raw) {
   const __m512i lo = _mm512_inserti64x4(_mm512_set1_epi8(0x03), _mm256_set1_epi8(0x0c), 1);
   const __m512i hi = _mm512_inserti64x4(_mm512_set1_epi8(0x30), _mm256_set1_epi8((char)0xc0), 1);
   const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi32(0), _mm256_set1_epi32(2), 1);
   const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(6), 1);
-  /* PF: prefetch the same position of the next tile's rows (NR·rb bytes on; harmless past
-   * the end, prefetches never fault). It helps the compute-bound multi-row tiles and
-   * cache-resident weights, and costs ~10% on single-row GEMV streaming from DRAM, where
-   * the hardware prefetchers do better alone. */
-  const uint64_t pf = (uint64_t)NR * rb;
+  /* pfd: software prefetch distance in bytes, 0 for none (harmless past the end of the
+   * weights: prefetches never fault). */
+
   const int T = NR * M;
   __m512i sum[32];
   for (int t = 0; t < T; t++) sum[t] = _mm512_setzero_si512();
@@ -126,7 +125,7 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, c
       __m512i c01[16], c23[16];
       for (int r = 0; r < NR; r++) {
         const uint8_t* wp = w + r * rb + 32 * b;
-        if (PF && (b & 1) == 0) _mm_prefetch((const char*)(wp + pf), _MM_HINT_T0);
+        if (pfd && (b & 1) == 0) _mm_prefetch((const char*)(wp + pfd), _MM_HINT_T0);
         __m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)wp));
         c01[r] = _mm512_and_si512(wb, lo);
         c23[r] = SPLIT ? _mm512_and_si512(wb, hi) : _mm512_and_si512(_mm512_srli_epi64(wb, 4), lo);
@@ -156,59 +155,127 @@ static ALWAYS_INLINE TARGET_VNNI void vnni_tile(const uint8_t* w, uint64_t rb, c
   for (int t = 0; t < T; t++) raw[t] = tmp[t];
 }
 
+/* One weight row against M activation rows (stride kp), U blocks per step, with the
+ * decoding of vnni_tile (SPLIT): 2·M·U accumulators. raw[i] = Σ c·x for row i. Weight rows
+ * are processed one after another, so the weight loads form one long sequential stream
+ * through the chunk that the hardware prefetchers follow from DRAM; with several 1 KB rows
+ * interleaved (vnni_tile) each load's stream is too short and a cold GEMV runs at half
+ * the speed. */
+static ALWAYS_INLINE TARGET_VNNI void vnni_row(const uint8_t* w, const int8_t* x, uint64_t kp,
+                                               uint64_t nblk, const int M, const int U,
+                                               int32_t* raw) {
+  const __m512i lo = _mm512_inserti64x4(_mm512_set1_epi8(0x03), _mm256_set1_epi8(0x0c), 1);
+  const __m512i hi = _mm512_inserti64x4(_mm512_set1_epi8(0x30), _mm256_set1_epi8((char)0xc0), 1);
+  const __m512i sh_lo = _mm512_inserti64x4(_mm512_set1_epi32(0), _mm256_set1_epi32(2), 1);
+  const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi32(4), _mm256_set1_epi32(6), 1);
+  __m512i sum[8];
+  for (int i = 0; i < M; i++) sum[i] = _mm512_setzero_si512();
+  for (uint64_t b0 = 0; b0 < nblk; b0 += FOLD_BLOCKS) {
+    const uint64_t b1 = nblk - b0 < FOLD_BLOCKS ? nblk : b0 + FOLD_BLOCKS;
+    __m512i a[16], h[16]; /* [u·M + i] */
+    for (int t = 0; t < M * U; t++) a[t] = h[t] = _mm512_setzero_si512();
+    uint64_t b = b0;
+    for (; b + U <= b1; b += U) {
+      for (int u = 0; u < U; u++) {
+        __m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(w + 32 * (b + u))));
+        __m512i c01 = _mm512_and_si512(wb, lo), c23 = _mm512_and_si512(wb, hi);
+        for (int i = 0; i < M; i++) {
+          const int8_t* xi = x + (uint64_t)i * kp + 128 * (b + u);
+          a[u * M + i] = _mm512_dpbusd_epi32(a[u * M + i], c01, _mm512_loadu_si512(xi));
+          h[u * M + i] = _mm512_dpbusd_epi32(h[u * M + i], c23, _mm512_loadu_si512(xi + 64));
+        }
+      }
+    }
+    for (; b < b1; b++) {
+      __m512i wb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i*)(w + 32 * b)));
+      __m512i c01 = _mm512_and_si512(wb, lo), c23 = _mm512_and_si512(wb, hi);
+      for (int i = 0; i < M; i++) {
+        const int8_t* xi = x + (uint64_t)i * kp + 128 * b;
+        a[i] = _mm512_dpbusd_epi32(a[i], c01, _mm512_loadu_si512(xi));
+        h[i] = _mm512_dpbusd_epi32(h[i], c23, _mm512_loadu_si512(xi + 64));
+      }
+    }
+    for (int i = 0; i < M; i++) {
+      __m512i va = a[i], vh = h[i];
+      for (int u = 1; u < U; u++) {
+        va = _mm512_add_epi32(va, a[u * M + i]);
+        vh = _mm512_add_epi32(vh, h[u * M + i]);
+      }
+      sum[i] = _mm512_add_epi32(sum[i], _mm512_add_epi32(_mm512_srav_epi32(va, sh_lo),
+                                                         _mm512_srav_epi32(vh, sh_hi)));
+    }
+  }
+  for (int i = M; i < ((M + 3) & ~3); i++) sum[i] = _mm512_setzero_si512();
+  int32_t tmp[8];
+  for (int i = 0; i < M; i += 4) {
+    _mm_storeu_si128((__m128i*)(tmp + i), red4_512(sum[i], sum[i + 1], sum[i + 2], sum[i + 3]));
+  }
+  for (int i = 0; i < M; i++) raw[i] = tmp[i];
+}
+
+static ALWAYS_INLINE void acc_out(int32_t* o, int32_t v, int add) {
+  *o = add ? (int32_t)((uint32_t)*o + (uint32_t)v) : v;
+}
+
 /* Sums blocks [b0, b0+nb) of weight rows [j0, j1) against the M activation rows at x, into
- * out[(j - j0)·M + i] (overwriting, or adding when add != 0): tiles of NR rows, then 4, then 1. */
+ * out[(j - j0)·M + i] (overwriting, or adding when add != 0): tiles of NR rows while they
+ * fill, the rest row by row. */
+
 static ALWAYS_INLINE TARGET_VNNI void vnni_range(const bl_ctx_t* c, const int8_t* x, uint64_t j0,
                                                  uint64_t j1, uint64_t b0, uint64_t nb, const int M,
-                                                 const int NR, const int SPLIT, int32_t* out, int add) {
+                                                 const int NR, const int P, int32_t* out, int add) {
   int32_t raw[32];
   const uint8_t* w = c->w + 32 * b0;
   x += 128 * b0;
   uint64_t j = j0;
-  for (; j + NR <= j1; j += NR) {
-    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, NR, SPLIT, M > 1, raw);
-    int32_t* o = out + (j - j0) * M;
-    for (int t = 0; t < NR * M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
-  }
-  if (NR > 4) {
-    for (; j + 4 <= j1; j += 4) {
-      vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 4, 0, M > 1, raw);
-      int32_t* o = out + (j - j0) * M;
-      for (int t = 0; t < 4 * M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
+  if (NR > 1) {
+    /* Lane r of a tile walks rows j0 + r·L, j0 + r·L + 1, …: each weight load follows one
+     * contiguous run of L rows, which the prefetchers track from DRAM (NR adjacent 1 KB
+     * rows per tile would give each load a 1 KB stream, and a cold GEMV half the speed).
+     * Software prefetch 4 rows ahead in each lane helps the multi-row tiles (measured);
+     * one row streams best on the hardware prefetchers alone. */
+    const uint64_t L = (j1 - j0) / NR;
+    for (uint64_t t = 0; t < L; t++) {
+      vnni_tile(w + (j0 + t) * c->rb, L * c->rb, x, c->kp, nb, M, NR, P, M > 1 ? 4 * c->rb : 0, raw);
+      for (int r = 0; r < NR; r++)
+        for (int i = 0; i < M; i++) acc_out(out + (t + r * L) * M + i, raw[r * M + i], add);
     }
+    j = j0 + NR * L;
   }
-  for (; j < j1; j++) {
-    vnni_tile(w + j * c->rb, c->rb, x, c->kp, nb, M, 1, 1, M > 1, raw);
-    int32_t* o = out + (j - j0) * M;
-    for (int t = 0; t < M; t++) o[t] = add ? (int32_t)((uint32_t)o[t] + (uint32_t)raw[t]) : raw[t];
+  for (; j < j1; j++) { /* row by row (vnni_row); P = blocks per step */
+    vnni_row(w + j * c->rb, x, c->kp, nb, M, NR == 1 ? P : 1, raw);
+    for (int i = 0; i < M; i++) acc_out(out + (j - j0) * M + i, raw[i], add);
   }
 }
 
 /* Activation bytes a tile may keep hot: when M rows of kp bytes exceed it, k is cut into
- * equal segments so the activations stay in L1 while up to 64 weight rows pass by. */
+ * equal segments so the activations stay in L1 while BL_SUBR weight rows pass by. */
 #define BL_X_BUDGET 32768u
+/* Weight rows swept together (lanes, k segments): longer lanes stream better from DRAM. */
+#define BL_SUBR 256
 
 /* Weight rows [j0, j1) × activation rows ib .. ib+M-1. */
-#define VNNI_ROWS(M_, NR_, SPLIT_)                                                           \
+#define VNNI_ROWS(M_, NR_, P_)                                                               \
   static TARGET_VNNI void vnni_rows_##M_(const bl_ctx_t* c, uint32_t ib, uint64_t j0,       \
                                          uint64_t j1) {                                     \
     const int8_t* x = c->x + (uint64_t)ib * c->kp;                                           \
     const uint64_t nseg = (M_ * c->kp + BL_X_BUDGET - 1) / BL_X_BUDGET;                      \
     const uint64_t segb = (c->nblk + nseg - 1) / nseg;                                       \
-    int32_t acc[64 * M_];                                                                    \
-    for (uint64_t js = j0; js < j1; js += 64) {                                              \
-      const uint64_t je = j1 - js < 64 ? j1 : js + 64;                                       \
+    int32_t acc[BL_SUBR * M_];                                                               \
+    for (uint64_t js = j0; js < j1; js += BL_SUBR) {                                         \
+      const uint64_t je = j1 - js < BL_SUBR ? j1 : js + BL_SUBR;                             \
       for (uint64_t b0 = 0; b0 < c->nblk; b0 += segb) {                                      \
         const uint64_t nb = c->nblk - b0 < segb ? c->nblk - b0 : segb;                       \
-        vnni_range(c, x, js, je, b0, nb, M_, NR_, SPLIT_, acc, b0 != 0);                     \
+        vnni_range(c, x, js, je, b0, nb, M_, NR_, P_, acc, b0 != 0);                         \
       }                                                                                      \
       bl_emit(c, ib, js, M_, (int)(je - js), acc);                                           \
     }                                                                                        \
   }
-/* (rows per tile, SPLIT) per number of activation rows, measured on Zen 4: the small
- * tiles are bound by decode and memory and like more independent accumulators; 8 rows
- * are bound by VPDPBUSD throughput and want the x loads shared by 2 weight rows. */
-#define BL_M1 8, 1
+/* Per number of activation rows: (NR, P). NR > 1: tiles of NR weight rows (lanes), P =
+ * SPLIT. NR = 1: one weight row at a time (vnni_row), P = blocks per step. Measured on
+ * Zen 4, hot (L3) and cold (DRAM): one row streams best row by row; 2-4 rows want the
+ * activation loads shared by 4 weight rows; 5-8 rows are bound by VPDPBUSD throughput. */
+#define BL_M1 4, 1
 #define BL_M2 4, 1
 #define BL_M3 4, 0
 #define BL_M4 4, 0
@@ -455,10 +522,10 @@ int32_t bn_cpu_bitlinear(const bn_bitlinear_params_t* p, void* const* bufs) {
 #endif
   c.xsum = xs;
 
-  /* Chunks of ~64 KB of weights (a few µs of work each), at least ~4 per thread when n
-   * allows, in multiples of 16 rows (the widest register tile). */
+  /* Chunks of ~256 KB of weights (~5-10 µs of work each), at least ~4 per thread when n
+   * allows, in multiples of 16 rows. */
   const uint32_t threads = bn_cpu_threads();
-  uint64_t rows = 65536 / c.rb;
+  uint64_t rows = 262144 / c.rb;
   uint64_t cap = (c.n + 4ull * threads - 1) / (4ull * threads);
   if (rows > cap) rows = cap;
   rows = (rows + 15) & ~15ull;

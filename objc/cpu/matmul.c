@@ -5,15 +5,18 @@
  *
  * Three schemes, each with AVX-512, AVX2+FMA and plain-C kernels:
  * - m <= 8, b_trans = 1 ("dot"): each item takes a run of B rows; a register tile of
- *   m A rows × 1-4 B rows accumulates full-k dot products in vector lanes (k tail masked),
- *   so B streams through once at memory speed (this is the GEMV baseline).
+ *   m A rows × 1-4 B rows accumulates dot products in vector lanes (k tail masked), so B
+ *   streams through once at memory speed (this is the GEMV baseline). With AVX-512, runs
+ *   of 16 B rows are swept in k segments that keep the A pieces in L1, and A is copied to
+ *   an unaliased row stride when k·4 is near a multiple of 4 KiB (L1 bank conflicts).
  * - m <= 8, b_trans = 0 ("axpy"): C rows += A[i][kk] · B[kk][·] over column chunks, four
  *   k rows at a time; k is split into slices when there are too few column chunks, each
  *   slice summing into its own partial C, added up in slice order afterwards.
  * - m > 8 ("gemm"): items are (row block × column panel); per KC-deep slice the panel of
  *   B is packed into per-thread scratch as NR-wide micro-panels [kc][NR] (a transpose when
  *   b_trans = 1), and an MR × NR register micro-kernel broadcasts A and accumulates C.
- * Every C element is computed by one item with a fixed summation order for the shape.
+ * Every C element is computed by one item; its summation order depends on the shape (and,
+ * for the axpy k slices, on the thread count), never on timing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,9 +79,9 @@ static void dot_rows_c(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {
 }
 
 #if defined(__x86_64__)
-/* Accumulates k in [k0, k1) of MR A rows × NR B rows (both with row stride ld) into
- * accp[(i·NR + r)·S + s] (zeroed first when `first`). The accumulators stay in registers
- * for the whole range; M, NR, S are constants after inlining (MR·NR·S <= 16). */
+/* Accumulates k in [k0, k1) of MR A rows (row stride lda) × NR B rows (row stride ld) into
+ * accp[(i·NR + r)·S + s] (overwritten when `first`). The accumulators stay in registers
+ * for the whole range; MR, NR, S are constants after inlining (MR·NR·S <= 16). */
 static ALWAYS_INLINE TARGET_512 void dot512_run(const float* a, uint64_t lda, const float* b,
                                                 uint64_t ld, uint64_t k0, uint64_t k1, const int MR,
                                                 const int NR, const int S, __m512* accp,
@@ -144,7 +147,7 @@ static ALWAYS_INLINE TARGET_512 void dot512_store(const mm_ctx_t* c, uint64_t j,
 #define DOT512_ROWS(M_, NR_, S_)                                                             \
   static TARGET_512 void dot512_rows_##M_(const mm_ctx_t* c, uint64_t j0, uint64_t j1) {     \
     const uint64_t k = c->k;                                                                 \
-    uint64_t seg = MM_SEG_BYTES / 4 / M_;                                                    \
+    uint64_t seg = (MM_SEG_BYTES / 4 / M_) & ~63ull; /* whole steps: no masks mid-row */     \
     seg = seg < 256 ? 256 : seg;                                                             \
     __m512 part[(16 / NR_) * M_ * NR_ * S_];                                                 \
     for (uint64_t js = j0; js < j1; js += 16) {                                              \
@@ -183,9 +186,10 @@ static ALWAYS_INLINE TARGET_AVX2 float hsum256(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, uint64_t lda, const float* b, uint64_t k,
-                                                  const int MR, const int NR, const int S,
-                                                  float* out) {
+/* MR A rows (stride lda) × NR B rows (stride k), full k, S accumulators each; out[i·NR + r]. */
+static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, uint64_t lda, const float* b,
+                                                  uint64_t k, const int MR, const int NR,
+                                                  const int S, float* out) {
   __m256 acc[8];
   UNROLL for (int t = 0; t < MR * NR * S; t++) acc[t] = _mm256_setzero_ps();
   uint64_t kk = 0;
@@ -202,9 +206,8 @@ static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, uint64_t lda, 
       }
     }
   }
-  UNROLL for (int s = 0; s < S; s++) {
-    if (kk >= k) break;
-    int rem = k - kk >= 8 ? 8 : (int)(k - kk);
+  UNROLL for (int s = 0; s < S; s++) { /* the k tail, as in dot512_run */
+    const int rem = kk >= k ? 0 : k - kk >= 8 ? 8 : (int)(k - kk);
     __m256i mk = _mm256_cmpgt_epi32(_mm256_set1_epi32(rem), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     __m256 bv[4];
     UNROLL for (int r = 0; r < NR; r++) bv[r] = _mm256_maskload_ps(b + r * k + kk, mk);
@@ -229,12 +232,12 @@ static ALWAYS_INLINE TARGET_AVX2 void dot256_tile(const float* a, uint64_t lda, 
     float out[8];                                                                            \
     uint64_t j = j0;                                                                         \
     for (; j + NR_ <= j1; j += NR_) {                                                        \
-      dot256_tile(c->a, c->lda, c->b + j * c->k, c->k, M_, NR_, S_, out);                            \
+      dot256_tile(c->a, c->lda, c->b + j * c->k, c->k, M_, NR_, S_, out);                    \
       for (int i = 0; i < M_; i++)                                                           \
         for (int r = 0; r < NR_; r++) c->c[i * c->n + j + r] = out[i * NR_ + r];             \
     }                                                                                        \
     for (; j < j1; j++) {                                                                    \
-      dot256_tile(c->a, c->lda, c->b + j * c->k, c->k, M_, 1, M_ <= 4 ? 2 : 1, out);                 \
+      dot256_tile(c->a, c->lda, c->b + j * c->k, c->k, M_, 1, M_ <= 4 ? 2 : 1, out);         \
       for (int i = 0; i < M_; i++) c->c[i * c->n + j] = out[i];                              \
     }                                                                                        \
   }

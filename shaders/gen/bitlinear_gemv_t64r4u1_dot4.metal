@@ -140,19 +140,12 @@ uint bn_group_linear(thread uint3& gl_WorkGroupID, thread uint3& gl_NumWorkGroup
     return (gl_WorkGroupID.y * gl_NumWorkGroups.x) + gl_WorkGroupID.x;
 }
 
-static inline __attribute__((always_inline))
-int4 bn_unpack_s8(thread const uint& a)
-{
-    return int4(extract_bits(int(a), uint(0), uint(8)), extract_bits(int(a), uint(8), uint(8)), extract_bits(int(a), uint(16), uint(8)), int(a) >> 24);
-}
-
-kernel void bitlinear_gemv(constant BitlinearParams& p [[buffer(8)]], const device PackedWeights& _179 [[buffer(0)]], const device WeightScale& _449 [[buffer(1)]], const device ActQ& _204 [[buffer(2)]], const device ActScale& _456 [[buffer(3)]], device Out& _436 [[buffer(4)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
+kernel void bitlinear_gemv_t64r4u1_dot4(constant BitlinearParams& p [[buffer(8)]], const device PackedWeights& _177 [[buffer(0)]], const device WeightScale& _488 [[buffer(1)]], const device ActQ& _246 [[buffer(2)]], const device ActScale& _495 [[buffer(3)]], device Out& _475 [[buffer(4)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_NumWorkGroups [[threadgroups_per_grid]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint gl_SubgroupID [[simdgroup_index_in_threadgroup]], uint gl_NumSubgroups [[simdgroups_per_threadgroup]])
 {
     threadgroup int red[256];
     uint param = p.k;
     uint kp = bn_kp(param);
     uint chunks = kp >> uint(6);
-    uint xrow = kp >> uint(4);
     uint groups = (p.n + 3u) / 4u;
     uint g = bn_group_linear(gl_WorkGroupID, gl_NumWorkGroups);
     if (g >= groups)
@@ -160,93 +153,105 @@ kernel void bitlinear_gemv(constant BitlinearParams& p [[buffer(8)]], const devi
         return;
     }
     uint tid = gl_LocalInvocationID.x;
+    uint team = tid / 64u;
+    uint lane = tid - (team * 64u);
+    uint row0 = (g * 4u) + (team * 4u);
     spvUnsafeArray<uint, 4> wbase;
     for (uint r = 0u; r < 4u; r++)
     {
-        wbase[r] = min(((g * 4u) + r), (p.n - 1u)) * chunks;
+        wbase[r] = min((row0 + r), (p.n - 1u)) * chunks;
     }
-    spvUnsafeArray<int, 4> acc;
+    spvUnsafeArray<int, 4> part;
     for (uint r_1 = 0u; r_1 < 4u; r_1++)
     {
-        acc[r_1] = 0;
+        part[r_1] = 0;
     }
     int xsum = 0;
     spvUnsafeArray<uint4, 4> w;
-    for (uint c = tid; c < chunks; c += 64u)
+    spvUnsafeArray<uint, 4> a;
+    for (uint c0 = lane; c0 < chunks; c0 += 64u)
     {
-        uint xb = ((c >> uint(1)) << uint(3)) + (c & 1u);
-        for (uint r_2 = 0u; r_2 < 4u; r_2++)
+        for (uint j = 0u; j < 1u; j++)
         {
-            w[r_2] = _179.pw[wbase[r_2] + c];
-        }
-        for (uint pl = 0u; pl < 4u; pl++)
-        {
-            uint4 xv = _204.xq[xb + (2u * pl)];
-            for (uint q = 0u; q < 4u; q++)
+            uint c = min((c0 + (j * 64u)), (chunks - 1u));
+            for (uint r_2 = 0u; r_2 < 4u; r_2++)
             {
-                uint param_1 = xv[q];
-                int4 xs = bn_unpack_s8(param_1);
-                xsum += ((xs.x + xs.y) + (xs.z + xs.w));
+                w[(j * 4u) + r_2] = _177.pw[wbase[r_2] + c];
+            }
+        }
+        for (uint j_1 = 0u; j_1 < 1u; j_1++)
+        {
+            uint c_1 = c0 + (j_1 * 64u);
+            if (true || (c_1 < chunks))
+            {
+                uint xb = ((c_1 >> uint(1)) << uint(3)) + (c_1 & 1u);
                 for (uint r_3 = 0u; r_3 < 4u; r_3++)
                 {
-                    uint ww = w[r_3][q] >> (2u * pl);
-                    acc[r_3] += ((((int(ww & 3u) * xs.x) + (int((ww >> uint(8)) & 3u) * xs.y)) + (int((ww >> uint(16)) & 3u) * xs.z)) + (int((ww >> uint(24)) & 3u) * xs.w));
+                    a[r_3] = 0u;
                 }
+                uint s = 0u;
+                for (uint pl = 0u; pl < 4u; pl++)
+                {
+                    uint4 xv = _246.xq[xb + (2u * pl)];
+                    for (uint q = 0u; q < 4u; q++)
+                    {
+                        uint X = xv[q];
+                        uint v02 = uint(int(X << uint(24)) >> 8) + uint(int(X << uint(8)) >> 24);
+                        uint v13 = (uint(int(X << uint(16)) >> 24) << uint(16)) + uint(int(X) >> 24);
+                        s += (v02 + v13);
+                        for (uint r_4 = 0u; r_4 < 4u; r_4++)
+                        {
+                            uint ww = w[(j_1 * 4u) + r_4][q] >> (2u * pl);
+                            a[r_4] += (((ww & 196611u) * v02) + (((ww >> uint(8)) & 196611u) * v13));
+                        }
+                    }
+                }
+                for (uint r_5 = 0u; r_5 < 4u; r_5++)
+                {
+                    part[r_5] += (int(a[r_5] + 32768u) >> 16);
+                }
+                xsum += ((int(s + 32768u) >> 16) + (int(s << uint(16)) >> 16));
             }
         }
     }
-    spvUnsafeArray<spvUnsafeArray<int, 1>, 4> part;
-    for (uint r_4 = 0u; r_4 < 4u; r_4++)
+    for (uint r_6 = 0u; r_6 < 4u; r_6++)
     {
-        part[r_4][0] = acc[r_4] - xsum;
+        part[r_6] -= xsum;
     }
+    int total = 0;
     uint sg = gl_SubgroupID;
-    for (uint r_5 = 0u; r_5 < 4u; r_5++)
+    for (uint r_7 = 0u; r_7 < 4u; r_7++)
     {
-        for (uint i = 0u; i < 1u; i++)
+        int s_1 = simd_sum(part[r_7]);
+        bool _409 = simd_is_first();
+        if (_409)
         {
-            int s = simd_sum(part[r_5][i]);
-            bool _346 = simd_is_first();
-            if (_346)
-            {
-                red[((sg * 4u) + (r_5 * 1u)) + i] = s;
-            }
+            red[(sg * 4u) + r_7] = s_1;
         }
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
     if (tid < 4u)
     {
-        uint r_6 = tid / 1u;
-        uint i_1 = tid - (r_6 * 1u);
-        uint row = (g * 4u) + r_6;
-        bool _388 = row < p.n;
-        bool _395;
-        if (_388)
+        uint nsg = gl_NumSubgroups;
+        for (uint s_2 = 0u; s_2 < nsg; s_2++)
         {
-            _395 = i_1 < p.m;
+            total += red[(s_2 * 4u) + tid];
         }
-        else
+    }
+    if (tid < 4u)
+    {
+        uint row = (g * 4u) + tid;
+        if (row < p.n)
         {
-            _395 = _388;
-        }
-        if (_395)
-        {
-            int acc_total = 0;
-            uint nsg = gl_NumSubgroups;
-            for (uint s_1 = 0u; s_1 < nsg; s_1++)
-            {
-                acc_total += red[(s_1 * 4u) + tid];
-            }
-            uint o = (i_1 * p.n) + row;
             if (p.mode == 1u)
             {
-                _436.y[o] = uint(acc_total);
+                _475.y[row] = uint(total);
             }
             else
             {
-                float sc = spvFMul(_449.w_scale[0], _456.x_scale[i_1]);
-                float v = spvFMul(float(acc_total), sc);
-                _436.y[o] = as_type<uint>(v);
+                float sc = spvFMul(_488.w_scale[0], _495.x_scale[0]);
+                float v = spvFMul(float(total), sc);
+                _475.y[row] = as_type<uint>(v);
             }
         }
     }

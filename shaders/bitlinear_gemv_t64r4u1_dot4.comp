@@ -1,0 +1,11 @@
+#version 450
+// BN_OP_BITLINEAR, m == 1, packed int8 dot products (BN_CAP_INT_DOT); geometry BN_BLV_T64R4U1_*
+// (bn_plan.h). See bitlinear_gemv_team.glsl.
+#extension GL_GOOGLE_include_directive : require
+#include "bn_plan.h"
+#define GV_WG BN_BLV_T64R4U1_WG
+#define GV_TEAM BN_BLV_T64R4U1_TEAM
+#define GV_RT BN_BLV_T64R4U1_RT
+#define GV_U BN_BLV_T64R4U1_U
+#define BN_DOT4 1
+#include "bitlinear_gemv_team.glsl"
