@@ -300,6 +300,46 @@ static void bind_buffers(bnvk_dev_t* d, const bn_cmd_t* c, bool scratch, VkDescr
   }
 }
 
+/* ---- hazards between the commands of one batch ------------------------------------------
+ * Commands run in encode order, but independent ones need no barrier between them: the GPU
+ * may overlap them. A barrier is recorded only when a command reads or writes a buffer that
+ * an earlier command wrote (read-after-write, write-after-write), or writes one that an
+ * earlier command read (write-after-read), since the last barrier. Buffers are compared by
+ * their bn_mem_t (one allocation each). */
+#define HAZ_MAX 64u
+typedef struct hazards {
+  const bn_mem_t* r[HAZ_MAX];
+  const bn_mem_t* w[HAZ_MAX];
+  uint32_t nr, nw;
+} hazards_t;
+
+static bool haz_in(const bn_mem_t* const* set, uint32_t n, const bn_mem_t* m) {
+  for (uint32_t i = 0; i < n; i++) if (set[i] == m) return true;
+  return false;
+}
+
+static bool hazard(const hazards_t* hz, const bn_cmd_t* c) {
+  const bn_op_desc_t* desc = bn_op_get(c->op);
+  uint32_t writes = desc ? desc->writes : 0xffu;
+  if (hz->nr + c->n_buffers > HAZ_MAX || hz->nw + c->n_buffers > HAZ_MAX) return true;
+  for (uint32_t b = 0; b < c->n_buffers; b++) {
+    const bn_mem_t* m = c->mem[b];
+    if (haz_in(hz->w, hz->nw, m)) return true;
+    if ((writes & (1u << b)) && haz_in(hz->r, hz->nr, m)) return true;
+  }
+  return false;
+}
+
+/* hazard() returned false or a barrier just cleared the sets, so both have room. */
+static void track(hazards_t* hz, const bn_cmd_t* c) {
+  const bn_op_desc_t* desc = bn_op_get(c->op);
+  uint32_t writes = desc ? desc->writes : 0xffu;
+  for (uint32_t b = 0; b < c->n_buffers && hz->nr < HAZ_MAX && hz->nw < HAZ_MAX; b++) {
+    if (writes & (1u << b)) hz->w[hz->nw++] = c->mem[b];
+    else hz->r[hz->nr++] = c->mem[b];
+  }
+}
+
 static int32_t record(bnvk_dev_t* d, const bn_cmd_t* cmds, uint32_t n, const prepared_t* prep,
                       const VkDescriptorSet* sets, bool timestamps) {
   VkResult r = d->fn.vkResetCommandBuffer(d->cmd, 0);
@@ -320,27 +360,34 @@ static int32_t record(bnvk_dev_t* d, const bn_cmd_t* cmds, uint32_t n, const pre
     d->fn.vkCmdResetQueryPool(d->cmd, d->query_pool, 0, 2);
     d->fn.vkCmdWriteTimestamp(d->cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, d->query_pool, 0);
   }
-  bool first = true;
+  hazards_t hz = {.nr = 0, .nw = 0};
   for (uint32_t i = 0; i < n; i++) {
     const bn_cmd_t* c = &cmds[i];
     const bn_gpu_plan_t* plan = &prep[i].plan;
     const bool scratch = plan->scratch_bytes > 0;
     if (scratch) {
-      /* Scratch starts zeroed for every command that uses it. */
-      barrier(d, CS, SR | SW, XFER, VK_ACCESS_TRANSFER_WRITE_BIT);
+      /* Scratch starts zeroed for every command that uses it. The first barrier also
+       * orders and makes visible every earlier shader write, so it ends all hazards. */
+      barrier(d, CS, SR | SW, CS | XFER, SR | SW | VK_ACCESS_TRANSFER_WRITE_BIT);
       d->fn.vkCmdFillBuffer(d->cmd, d->scratch.buffer, 0, bn_round_up(plan->scratch_bytes, 4), 0);
       barrier(d, XFER, VK_ACCESS_TRANSFER_WRITE_BIT, CS, SR | SW);
+      hz.nr = hz.nw = 0;
+    } else if (hazard(&hz, c)) {
+      barrier(d, CS, SW, CS, SR | SW);
+      hz.nr = hz.nw = 0;
     }
     bind_buffers(d, c, scratch, sets ? sets[i] : VK_NULL_HANDLE);
     d->fn.vkCmdPushConstants(d->cmd, d->pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                              c->params_size, c->params);
     for (uint32_t s = 0; s < plan->n_stages; s++) {
       const uint32_t* g = plan->stages[s].groups;
-      if (!first) barrier(d, CS, SW, CS, SR | SW);
-      first = false;
+      /* Stages of one command always depend on each other. */
+      if (s > 0) barrier(d, CS, SW, CS, SR | SW);
       d->fn.vkCmdBindPipeline(d->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, prep[i].pipes[s]);
       if (g[0] && g[1] && g[2]) d->fn.vkCmdDispatch(d->cmd, g[0], g[1], g[2]);
     }
+    if (plan->n_stages > 1) hz.nr = hz.nw = 0; /* its last stage's barrier covered the rest */
+    track(&hz, c);
   }
   if (timestamps) {
     d->fn.vkCmdWriteTimestamp(d->cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, d->query_pool, 1);
