@@ -160,6 +160,14 @@ int32_t bn_rmsnorm_bytes(const void* params, uint64_t* out_bytes);
 int32_t bn_rope_bytes(const void* params, uint64_t* out_bytes);
 int32_t bn_rmsnorm_quant_bytes(const void* params, uint64_t* out_bytes);
 
+/* Appends a stage running shader `name` over gx × gy × gz workgroups (objc/core/gpu_plan.c):
+ * BN_OK (and nothing appended when a count is 0), BN_ERR_UNSUPPORTED when a count exceeds
+ * the 65535-per-dimension grid, BN_ERR_INTERNAL for an unknown shader or too many stages.
+ * The _1d form folds a 1-D count of workgroups into x·y as shaders/bn_plan.h describes. */
+int32_t bn_gpu_add_stage(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uint64_t gy,
+                         uint64_t gz);
+int32_t bn_gpu_add_stage_1d(bn_gpu_plan_t* plan, const char* name, uint64_t groups);
+
 /* Typical params of op (set `index` = 0, 1, …): writes BN_MAX_PARAMS_BYTES bytes to out
  * and returns 1, or returns 0 past the last set. GPU backends plan these to decide
  * supports_op: together they make the plan choose every shader family of the op. */

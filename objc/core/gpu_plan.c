@@ -34,8 +34,9 @@
 
 static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-static int32_t add_stage(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uint64_t gy,
+int32_t bn_gpu_add_stage(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uint64_t gy,
                          uint64_t gz) {
+  if (gx == 0 || gy == 0 || gz == 0) return BN_OK; /* nothing to run */
   if (plan->n_stages >= BN_MAX_STAGES) return bn_fail(BN_ERR_INTERNAL, "gpu plan: too many stages");
   if (gx > BN_GRID_MAX || gy > BN_GRID_MAX || gz > BN_GRID_MAX)
     return bn_fail(BN_ERR_UNSUPPORTED,
@@ -53,10 +54,10 @@ static int32_t add_stage(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uin
 }
 
 /* A 1-D grid of `groups` workgroups, folded to 2-D as bn_plan.h describes. */
-static int32_t add_stage_1d(bn_gpu_plan_t* plan, const char* name, uint64_t groups) {
+int32_t bn_gpu_add_stage_1d(bn_gpu_plan_t* plan, const char* name, uint64_t groups) {
   if (groups == 0) return BN_OK;
   uint64_t gx = groups < BN_GRID_MAX ? groups : BN_GRID_MAX;
-  return add_stage(plan, name, gx, ceil_div(groups, gx), 1);
+  return bn_gpu_add_stage(plan, name, gx, ceil_div(groups, gx), 1);
 }
 
 static int32_t plan_quantize_ternary(const bn_quantize_ternary_params_t* p, bn_gpu_plan_t* out) {
@@ -65,16 +66,16 @@ static int32_t plan_quantize_ternary(const bn_quantize_ternary_params_t* p, bn_g
     return bn_fail(BN_ERR_UNSUPPORTED, "quantize_ternary: n*k = %llu is too large for the GPU (max 2^31 - 1)",
                    (unsigned long long)total);
   uint64_t partials = ceil_div(total, BN_QT_CHUNK);
-  int32_t st = add_stage_1d(out, "quantize_ternary_partial", partials);
-  if (st == BN_OK) st = add_stage(out, "quantize_ternary_scale", 1, 1, 1);
-  if (st == BN_OK) st = add_stage_1d(out, "quantize_ternary_pack", ceil_div((uint64_t)p->n * (bn_kp(p->k) / 16), BN_QT_WG));
+  int32_t st = bn_gpu_add_stage_1d(out, "quantize_ternary_partial", partials);
+  if (st == BN_OK) st = bn_gpu_add_stage(out, "quantize_ternary_scale", 1, 1, 1);
+  if (st == BN_OK) st = bn_gpu_add_stage_1d(out, "quantize_ternary_pack", ceil_div((uint64_t)p->n * (bn_kp(p->k) / 16), BN_QT_WG));
   /* At least 16 bytes so that the scratch binding is always a valid buffer. */
   out->scratch_bytes = (partials < 2 ? 2 : partials) * BN_QT_SCRATCH_PER_GROUP;
   return st;
 }
 
 static int32_t plan_quantize_act(const bn_quantize_act_params_t* p, bn_gpu_plan_t* out) {
-  return add_stage_1d(out, "quantize_act_int8", p->m);
+  return bn_gpu_add_stage_1d(out, "quantize_act_int8", p->m);
 }
 
 /* ---- m == 1 GEMV geometries ---------------------------------------------------------
@@ -171,17 +172,17 @@ static int32_t plan_bitlinear(const bn_bitlinear_params_t* p, uint32_t caps, bn_
     int32_t st = gemv_forced("BITNET_GEMV_VARIANT", BL_VARIANTS, N_OF(BL_VARIANTS), &v, &plain);
     if (st != BN_OK) return st;
     if (!v) v = bl_gemv_auto(p, dot && !plain);
-    return add_stage_1d(out, dot && !plain ? v->dot4 : v->plain, ceil_div(p->n, v->rows));
+    return bn_gpu_add_stage_1d(out, dot && !plain ? v->dot4 : v->plain, ceil_div(p->n, v->rows));
   }
   if (subgroups && p->m <= BN_BL_GEMV_MAX_M)
-    return add_stage_1d(out, dot ? "bitlinear_gemv_m8_dot4" : "bitlinear_gemv_m8",
+    return bn_gpu_add_stage_1d(out, dot ? "bitlinear_gemv_m8_dot4" : "bitlinear_gemv_m8",
                         ceil_div(p->n, BN_BL_GEMV_ROWS));
-  return add_stage(out, dot ? "bitlinear_gemm_dot4" : "bitlinear_gemm", ceil_div(p->n, BN_BL_GEMM_TILE),
+  return bn_gpu_add_stage(out, dot ? "bitlinear_gemm_dot4" : "bitlinear_gemm", ceil_div(p->n, BN_BL_GEMM_TILE),
                    ceil_div(p->m, BN_BL_GEMM_TILE), 1);
 }
 
 static int32_t plan_dequantize(const bn_dequantize_ternary_params_t* p, bn_gpu_plan_t* out) {
-  return add_stage_1d(out, "dequantize_ternary", ceil_div((uint64_t)p->n * (bn_kp(p->k) / 16), BN_DQ_WG));
+  return bn_gpu_add_stage_1d(out, "dequantize_ternary", ceil_div((uint64_t)p->n * (bn_kp(p->k) / 16), BN_DQ_WG));
 }
 
 static int32_t plan_matmul(const bn_matmul_f32_params_t* p, bn_gpu_plan_t* out) {
@@ -194,24 +195,24 @@ static int32_t plan_matmul(const bn_matmul_f32_params_t* p, bn_gpu_plan_t* out) 
       st = bn_fail(BN_ERR_INVALID_ARGUMENT, "BITNET_GEMV_F32_VARIANT: \"/plain\" is for bitlinear");
     if (st != BN_OK) return st;
     if (!v) v = mm_gemv_auto(p);
-    return add_stage_1d(out, v->plain, ceil_div(p->n, v->rows));
+    return bn_gpu_add_stage_1d(out, v->plain, ceil_div(p->n, v->rows));
   }
   if (p->m == 1) {
     uint64_t slices = ceil_div(p->k, BN_MM_KN_KSLICE);
     int32_t st = BN_OK;
-    if (slices > 0) st = add_stage(out, "matmul_f32_gemv_kn", ceil_div(p->n, BN_MM_KN_COLS), slices, 1);
-    if (st == BN_OK) st = add_stage_1d(out, "matmul_f32_gemv_kn_reduce", ceil_div(p->n, BN_MM_KN_REDUCE_WG));
+    if (slices > 0) st = bn_gpu_add_stage(out, "matmul_f32_gemv_kn", ceil_div(p->n, BN_MM_KN_COLS), slices, 1);
+    if (st == BN_OK) st = bn_gpu_add_stage_1d(out, "matmul_f32_gemv_kn_reduce", ceil_div(p->n, BN_MM_KN_REDUCE_WG));
     uint64_t bytes = slices * p->n * 4;
     out->scratch_bytes = bytes < 16 ? 16 : bytes;
     return st;
   }
-  return add_stage(out, "matmul_f32", ceil_div(p->n, BN_MM_TILE), ceil_div(p->m, BN_MM_TILE), 1);
+  return bn_gpu_add_stage(out, "matmul_f32", ceil_div(p->n, BN_MM_TILE), ceil_div(p->m, BN_MM_TILE), 1);
 }
 
 static int32_t plan_read_probe(const bn_read_probe_params_t* p, bn_gpu_plan_t* out) {
   uint64_t partials = ceil_div(p->words, BN_RP_CHUNK_WORDS);
-  int32_t st = add_stage_1d(out, "read_probe_partial", partials);
-  if (st == BN_OK) st = add_stage(out, "read_probe_reduce", 1, 1, 1);
+  int32_t st = bn_gpu_add_stage_1d(out, "read_probe_partial", partials);
+  if (st == BN_OK) st = bn_gpu_add_stage(out, "read_probe_reduce", 1, 1, 1);
   out->scratch_bytes = (partials < 4 ? 4 : partials) * 4;
   return st;
 }

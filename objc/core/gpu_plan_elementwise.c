@@ -37,32 +37,13 @@ _Static_assert(BN_EW_COPY == BN_UNARY_COPY && BN_EW_NEG == BN_UNARY_NEG &&
                    BN_EW_GELU == BN_UNARY_GELU && BN_UNARY_COUNT_ == 13,
                "ew_plan.h unary op ids");
 
-static int32_t ew_stage(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uint64_t gy,
-                        uint64_t gz) {
-  if (plan->n_stages >= BN_MAX_STAGES) return bn_fail(BN_ERR_INTERNAL, "gpu plan: too many stages");
-  if (gx == 0 || gy == 0 || gz == 0) return BN_OK;
-  if (gx > BN_GRID_MAX || gy > BN_GRID_MAX || gz > BN_GRID_MAX) {
-    return bn_fail(BN_ERR_UNSUPPORTED,
-                   "gpu plan: %s needs a grid of %llu x %llu x %llu workgroups (max %u per dimension)",
-                   name, (unsigned long long)gx, (unsigned long long)gy, (unsigned long long)gz,
-                   (unsigned)BN_GRID_MAX);
-  }
-  const bn_shader_blob_t* shader = bn_shader_find(name);
-  if (!shader) return bn_fail(BN_ERR_INTERNAL, "gpu plan: shader '%s' is not embedded", name);
-  bn_gpu_stage_t* st = &plan->stages[plan->n_stages++];
-  st->shader = shader;
-  st->groups[0] = (uint32_t)gx;
-  st->groups[1] = (uint32_t)gy;
-  st->groups[2] = (uint32_t)gz;
-  return BN_OK;
-}
 
 /* The elementwise grid: words / BN_EW_CHUNK groups, folded to 2-D. */
 static int32_t ew_stage_words(bn_gpu_plan_t* plan, const char* name, uint64_t words) {
   uint64_t groups = (words + BN_EW_CHUNK - 1) / BN_EW_CHUNK;
   uint64_t gx = groups < BN_GRID_MAX ? groups : BN_GRID_MAX;
   if (gx == 0) return BN_OK;
-  return ew_stage(plan, name, gx, (groups + gx - 1) / gx, 1);
+  return bn_gpu_add_stage(plan, name, gx, (groups + gx - 1) / gx, 1);
 }
 
 /* 0: scalar broadcast (every stride of a dim > 1 is 0); 1: dense row-major over the dims
@@ -122,7 +103,7 @@ static int32_t plan_unary(const bn_cmd_t* cmd, bn_gpu_plan_t* out) {
       uint64_t gx = (C + BN_EW_TILE - 1) / BN_EW_TILE, gy = (R + BN_EW_TILE - 1) / BN_EW_TILE;
       uint64_t batch = p.numel / ((uint64_t)R * C);
       if (gx <= BN_GRID_MAX && gy <= BN_GRID_MAX && batch <= BN_GRID_MAX) {
-        return ew_stage(out, f16 ? "ew_transpose_f16" : "ew_transpose_f32", gx, gy, batch);
+        return bn_gpu_add_stage(out, f16 ? "ew_transpose_f16" : "ew_transpose_f32", gx, gy, batch);
       }
     }
   }

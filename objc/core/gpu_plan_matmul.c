@@ -14,36 +14,13 @@
 
 static uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-static int32_t add_stage(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uint64_t gy,
-                         uint64_t gz) {
-  if (plan->n_stages >= BN_MAX_STAGES) return bn_fail(BN_ERR_INTERNAL, "gpu plan: too many stages");
-  if (gx > BN_GRID_MAX || gy > BN_GRID_MAX || gz > BN_GRID_MAX)
-    return bn_fail(BN_ERR_UNSUPPORTED,
-                   "[matmul] %s needs a grid of %llu x %llu x %llu workgroups (max %u per dimension)",
-                   name, (unsigned long long)gx, (unsigned long long)gy, (unsigned long long)gz,
-                   (unsigned)BN_GRID_MAX);
-  const bn_shader_blob_t* shader = bn_shader_find(name);
-  if (!shader) return bn_fail(BN_ERR_INTERNAL, "gpu plan: shader '%s' is not embedded", name);
-  bn_gpu_stage_t* st = &plan->stages[plan->n_stages++];
-  st->shader = shader;
-  st->groups[0] = (uint32_t)gx;
-  st->groups[1] = (uint32_t)gy;
-  st->groups[2] = (uint32_t)gz;
-  return BN_OK;
-}
 
-/* A 1-D grid of `groups` workgroups, folded to 2-D (bn_group_linear in the shader). */
-static int32_t add_stage_1d(bn_gpu_plan_t* plan, const char* name, uint64_t groups) {
-  if (groups == 0) return BN_OK;
-  uint64_t gx = groups < BN_GRID_MAX ? groups : BN_GRID_MAX;
-  return add_stage(plan, name, gx, ceil_div(groups, gx), 1);
-}
 
 /* A grid of `gx` × `gy` tiles for each of `zs` z values: z beyond 65535 folds into y. */
 static int32_t add_stage_z(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uint64_t gy,
                            uint64_t zs) {
   uint64_t gz = zs < BN_GRID_MAX ? zs : BN_GRID_MAX;
-  return add_stage(plan, name, gx, gy * ceil_div(zs, gz), gz);
+  return bn_gpu_add_stage(plan, name, gx, gy * ceil_div(zs, gz), gz);
 }
 
 int32_t bn_gpu_plan_matmul(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* out) {
@@ -63,14 +40,14 @@ int32_t bn_gpu_plan_matmul(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* ou
     const uint64_t R = m == 1 ? n : m;
     const int rows_layout = m == 1 ? trans_b : !trans_a;
     if (rows_layout) {
-      return add_stage_1d(out, f16 ? "gemm_gemv_f16" : "gemm_gemv_f32", ceil_div(R, BN_GEMV_ROWS) * batch);
+      return bn_gpu_add_stage_1d(out, f16 ? "gemm_gemv_f16" : "gemm_gemv_f32", ceil_div(R, BN_GEMV_ROWS) * batch);
     }
     const uint32_t R32 = (uint32_t)R, b32 = p.batch, k32 = p.k;
     const uint64_t slices = BN_GEMV_KN_SLICES(R32, b32, k32);
     st = add_stage_z(out, f16 ? "gemm_gemv_kn_f16" : "gemm_gemv_kn_f32", ceil_div(R, BN_GEMV_KN_COLS),
                      slices, batch);
     if (st == BN_OK && slices > 1) {
-      st = add_stage_1d(out, "gemm_reduce", ceil_div(batch * R, BN_GEMM_REDUCE_WG));
+      st = bn_gpu_add_stage_1d(out, "gemm_reduce", ceil_div(batch * R, BN_GEMM_REDUCE_WG));
       out->scratch_bytes = batch * slices * R * 4;
     }
     return st;
@@ -89,7 +66,7 @@ int32_t bn_gpu_plan_matmul(const bn_cmd_t* cmd, uint32_t caps, bn_gpu_plan_t* ou
   const uint64_t slices = BN_GEMM_SLICES(k32, chunk);
   if (slices <= 1) return add_stage_z(out, f16 ? "gemm_f16" : "gemm_f32", tn, tm, batch);
   st = add_stage_z(out, f16 ? "gemm_f16_splitk" : "gemm_f32_splitk", tn, tm, batch * slices);
-  if (st == BN_OK) st = add_stage_1d(out, "gemm_reduce", ceil_div(batch * m * n, BN_GEMM_REDUCE_WG));
+  if (st == BN_OK) st = bn_gpu_add_stage_1d(out, "gemm_reduce", ceil_div(batch * m * n, BN_GEMM_REDUCE_WG));
   out->scratch_bytes = batch * slices * m * n * 4;
   return st;
 }

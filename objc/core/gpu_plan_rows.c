@@ -21,29 +21,12 @@
 
 static uint64_t cdiv(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
-static int32_t stage(bn_gpu_plan_t* plan, const char* name, uint64_t gx, uint64_t gy,
-                     uint64_t gz) {
-  if (plan->n_stages >= BN_MAX_STAGES) return bn_fail(BN_ERR_INTERNAL, "gpu plan: too many stages");
-  if (gx > BN_GRID_MAX || gy > BN_GRID_MAX || gz > BN_GRID_MAX)
-    return bn_fail(BN_ERR_UNSUPPORTED,
-                   "gpu plan: %s needs a grid of %llu x %llu x %llu workgroups (max %u per dimension)",
-                   name, (unsigned long long)gx, (unsigned long long)gy, (unsigned long long)gz,
-                   (unsigned)BN_GRID_MAX);
-  const bn_shader_blob_t* shader = bn_shader_find(name);
-  if (!shader) return bn_fail(BN_ERR_INTERNAL, "gpu plan: shader '%s' is not embedded", name);
-  bn_gpu_stage_t* st = &plan->stages[plan->n_stages++];
-  st->shader = shader;
-  st->groups[0] = (uint32_t)gx;
-  st->groups[1] = (uint32_t)gy;
-  st->groups[2] = (uint32_t)gz;
-  return BN_OK;
-}
 
 /* `groups` workgroups folded into x·y (bn_plan.h), with gz in z. */
 static int32_t stage_folded(bn_gpu_plan_t* plan, const char* name, uint64_t groups, uint64_t gz) {
   if (groups == 0 || gz == 0) return BN_OK;
   uint64_t gx = groups < BN_GRID_MAX ? groups : BN_GRID_MAX;
-  return stage(plan, name, gx, cdiv(groups, gx), gz);
+  return bn_gpu_add_stage(plan, name, gx, cdiv(groups, gx), gz);
 }
 
 static int32_t plan_reduce(const bn_reduce_params_t* p, bn_gpu_plan_t* out) {
