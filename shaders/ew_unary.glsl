@@ -6,18 +6,7 @@
 
 layout(local_size_x = BN_EW_WG, local_size_y = 1, local_size_z = 1) in;
 
-layout(push_constant) uniform UnaryParams {
-  uint op;
-  uint dtype;
-  uint rank;
-  uint numel;
-  uint shape[BN_EW_MAX_RANK];
-  uint a_strides[BN_EW_MAX_RANK];
-  uint a_offset;
-  uint reserved0;
-  uint reserved1;
-  uint reserved2;
-} pc;
+#include "ew_unary_params.glsl"
 
 layout(std430, set = 0, binding = 0) readonly restrict buffer InA { uint a[]; };
 layout(std430, set = 0, binding = 1) restrict buffer Out { uint o[]; };
